@@ -1,0 +1,71 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AiModule } from './ai/ai.module.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { RUNTIME_SECRETS, type RuntimeSecrets } from './auth/runtime-secrets.js';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { CLOCK, systemClock } from './common/clock.js';
+import { StrictValidationPipe } from './common/validation.pipe.js';
+import { APP_CONFIG, type AppConfig } from './config/app-config.js';
+import { ConversationsModule } from './conversations/conversations.module.js';
+import { databaseOptions, type DatabaseTarget } from './database/database.options.js';
+import { HealthModule } from './health/health.module.js';
+import { MessagesModule } from './messages/messages.module.js';
+import { UserThrottlerGuard } from './rate-limit/user-throttler.guard.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RedisModule } from './redis/redis.module.js';
+import { ToolsModule } from './tools/tools.module.js';
+import { UsersModule } from './users/users.module.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  secrets: RuntimeSecrets;
+  database: DatabaseTarget;
+}
+
+@Global()
+@Module({})
+class CoreModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: options.config },
+        { provide: RUNTIME_SECRETS, useValue: options.secrets },
+        { provide: CLOCK, useValue: systemClock },
+      ],
+      exports: [APP_CONFIG, RUNTIME_SECRETS, CLOCK],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  /**
+   * `ROLE=worker` serves health only: there is no job processing to do until the async processor
+   * lands, and a worker never serves the public API.
+   */
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    const publicApi = options.config.role !== 'worker';
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(options),
+        TypeOrmModule.forRoot(databaseOptions(options.config, options.database)),
+        RedisModule,
+        HealthModule,
+        UsersModule,
+        RateLimitModule,
+        ...(publicApi ? [AiModule, ConversationsModule, MessagesModule, ToolsModule] : []),
+      ],
+      providers: [
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        // Order matters: the throttler counts per user, so authentication runs first.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: UserThrottlerGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError } from '../common/app-error.js';
+import { UsersService } from '../users/users.service.js';
+import { bearerToken, secretsEqual } from './api-key.js';
+import { ACCESS_KEY, type Access, type AuthenticatedRequest } from './auth.decorators.js';
+import { RUNTIME_SECRETS, type RuntimeSecrets } from './runtime-secrets.js';
+
+/** Global guard: every route needs a user key unless marked `@Public()` or `@AdminOnly()`. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly users: UsersService,
+    @Inject(RUNTIME_SECRETS) private readonly secrets: RuntimeSecrets,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const access =
+      this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [context.getHandler(), context.getClass()]) ??
+      'user';
+    if (access === 'public') return true;
+
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const token = bearerToken(request.headers.authorization);
+    if (token === null) throw new AppError('unauthenticated', 'Missing "Authorization: Bearer <key>" header');
+
+    const isAdmin = secretsEqual(token, this.secrets.adminToken);
+    if (access === 'admin') {
+      if (isAdmin) {
+        request.principal = { kind: 'admin' };
+        return true;
+      }
+      const user = await this.users.findByApiKey(token);
+      if (user !== null) throw new AppError('forbidden', 'This route needs the admin token');
+      throw new AppError('unauthenticated', 'Invalid admin token');
+    }
+
+    const user = isAdmin ? null : await this.users.findByApiKey(token);
+    if (user === null) throw new AppError('unauthenticated', 'Invalid API key');
+    request.principal = { kind: 'user', user };
+    return true;
+  }
+}

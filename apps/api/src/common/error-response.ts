@@ -1,0 +1,158 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppError, assertUnreachable, type AppErrorCode } from './app-error.js';
+
+/** The contract's error body; a 5xx adds `errorId` so an operator can find the logged detail. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  errorId?: string;
+  [extra: string]: unknown;
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+  /** Set when the error is unexpected and its detail must be logged under `body.errorId`. */
+  logDetail?: unknown;
+}
+
+const DATABASE_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+  '57014', // query_canceled (statement_timeout)
+  '53300', // too_many_connections
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+function statusOf(code: AppErrorCode): number {
+  switch (code) {
+    case 'invalid_input':
+      return 400;
+    case 'unauthenticated':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'model_rejected':
+    case 'model_bad_response':
+      return 502;
+    case 'model_unavailable':
+    case 'dependency_unavailable':
+      return 503;
+    case 'model_timeout':
+      return 504;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+function reason(status: number): string {
+  const name = HttpStatus[status];
+  if (typeof name !== 'string') return 'Error';
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+}
+
+function isDatabaseDown(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; message?: unknown; driverError?: unknown };
+  if (typeof e.code === 'string' && DATABASE_DOWN_CODES.has(e.code)) return true;
+  if (typeof e.message === 'string' && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) {
+    return true;
+  }
+  return e.driverError !== undefined && e.driverError !== error && isDatabaseDown(e.driverError);
+}
+
+/** Maps anything thrown while serving a request to the contract's error shape. */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof AppError) {
+    const status = statusOf(error.code);
+    const headers: Record<string, string> = {};
+    if (error.details.retryAfterSeconds !== undefined) {
+      headers['retry-after'] = String(Math.max(1, Math.ceil(error.details.retryAfterSeconds)));
+    } else if (status === 503) {
+      headers['retry-after'] = '5';
+    }
+    return {
+      status,
+      headers,
+      body: { statusCode: status, error: reason(status), message: error.message, ...error.details.body },
+    };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    let message: string | string[] = error.message;
+    if (typeof response === 'object' && response !== null && 'message' in response) {
+      const m = (response as { message: unknown }).message;
+      if (typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string'))) message = m;
+    } else if (typeof response === 'string') {
+      message = response;
+    }
+    if (status >= 500) return internal(error);
+    return { status, headers: {}, body: { statusCode: status, error: reason(status), message } };
+  }
+  // Errors raised by Fastify before a handler runs (body parsing, content type, body size).
+  if (typeof error === 'object' && error !== null && 'statusCode' in error && 'code' in error) {
+    const { statusCode, code, message } = error as { statusCode: unknown; code: unknown; message: unknown };
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && typeof code === 'string') {
+      return {
+        status: statusCode,
+        headers: {},
+        body: { statusCode, error: reason(statusCode), message: fastifyMessage(code, String(message)) },
+      };
+    }
+  }
+  if (isDatabaseDown(error)) {
+    const errorId = randomUUID();
+    return {
+      status: 503,
+      headers: { 'retry-after': '5' },
+      body: { statusCode: 503, error: reason(503), message: 'The database is not answering; try again shortly', errorId },
+      logDetail: error,
+    };
+  }
+  return internal(error);
+}
+
+function fastifyMessage(code: string, message: string): string {
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body is too large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Content-Type must be application/json';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'Body is empty but Content-Type is application/json';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    default:
+      return message.startsWith('Body is not valid JSON') || code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+        ? `Body is not valid JSON: ${message}`
+        : message;
+  }
+}
+
+function internal(error: unknown): ErrorResponse {
+  const errorId = randomUUID();
+  return {
+    status: 500,
+    headers: {},
+    body: { statusCode: 500, error: 'Internal Server Error', message: `Internal error (id ${errorId})`, errorId },
+    logDetail: error,
+  };
+}

@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import type { RunOptions, Scenario } from './bench.types.js';
+
+export interface CliChoice {
+  options: RunOptions;
+  scenarios: Scenario[];
+  help: boolean;
+  list: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [--scenario <name>]... [--duration <s>] [--rounds <n>] [--warmup <s>] [--connections <n>] [--list]
+  --scenario     run only this scenario (repeatable; default: all)
+  --duration     measured seconds per target per round (default 5)
+  --rounds       measured rounds, targets interleaved ABC-CBA (default 2)
+  --warmup       warm-up seconds per target, not reported (default 3; 0 skips it)
+  --connections  concurrent connections for every target (default 100)
+  --list         list the scenarios and exit`;
+
+function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${value}"`);
+  return n;
+}
+
+export function parseCli(argv: string[], known: readonly Scenario[]): CliChoice {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', multiple: true },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const names = values.scenario ?? [];
+  const unknown = names.filter((n) => !known.some((s) => s.name === n));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${known.map((s) => s.name).join(', ')}`);
+  const connections = positiveNumber('connections', values.connections, 100);
+  const rounds = positiveNumber('rounds', values.rounds, 2);
+  if (!Number.isInteger(connections) || !Number.isInteger(rounds)) throw new Error('--connections and --rounds must be integers');
+  return {
+    options: {
+      durationSeconds: positiveNumber('duration', values.duration, 5),
+      warmupSeconds: positiveNumber('warmup', values.warmup, 3, true),
+      rounds,
+      connections,
+    },
+    scenarios: names.length === 0 ? [...known] : known.filter((s) => names.includes(s.name)),
+    help: values.help,
+    list: values.list,
+  };
+}
