@@ -10,7 +10,7 @@ import { startApi, type StartedApi } from '@chat/testing';
 import { ApiClient, http, pool, type HttpResponse } from './support/http.js';
 import { adminClient, allMessages, createConversation, newUser, say, type TestUser } from './support/api.js';
 import { arithmeticQuestion, calculatorToolDefinition, chatText, conversationInput, messageInput, nonexistentId, userName } from './support/factories.js';
-import { errorText, expectError, expectOk, isErrorShape } from './support/assertions.js';
+import { expectError, expectOk, isErrorShape } from './support/assertions.js';
 import type { Conversation, Message } from './support/types.js';
 
 let api: StartedApi;

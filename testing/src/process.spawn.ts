@@ -7,9 +7,9 @@ export interface SpawnedNode {
   logs: LogBuffer;
   /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
   exited: Promise<number | null>;
-  hasExited(): boolean;
+  hasExited: () => boolean;
   /** Sends `signal`, escalates to SIGKILL after `killAfterMs`, resolves to the exit code. */
-  stop(signal?: NodeJS.Signals, killAfterMs?: number): Promise<number | null>;
+  stop: (signal?: NodeJS.Signals, killAfterMs?: number) => Promise<number | null>;
 }
 
 /** Starts `node <entry>` with its output captured and a watchdog that ties its life to ours. */

@@ -35,7 +35,9 @@ export function expectError(res: HttpResponse<unknown>, status: number, mentions
     if (typeof mentions === 'string') expect(text).toContain(mentions);
     else expect(text).toMatch(mentions);
   }
-  if (status < 500) expect(body.errorId).toBeUndefined();
+  // docs/behaviour-notes.md: a 5xx adds an `errorId` (the detail is in the log under it).
+  if (status < 500) expect(body.errorId, 'errorId on a 4xx').toBeUndefined();
+  else expect(typeof body.errorId, `errorId on a ${status}: ${res.text.slice(0, 300)}`).toBe('string');
   return body;
 }
 

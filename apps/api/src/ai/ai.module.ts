@@ -42,6 +42,6 @@ export class AiModule implements OnApplicationShutdown {
   constructor(@Inject(MODEL_PROVIDERS) private readonly providers: ModelProvider[]) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.providers.map((p) => p.close?.()));
+    await Promise.all(this.providers.map((p) => (p.close === undefined ? Promise.resolve() : p.close())));
   }
 }

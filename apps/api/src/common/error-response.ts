@@ -100,7 +100,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     const response = error.getResponse();
     let message: string | string[] = error.message;
     if (typeof response === 'object' && response !== null && 'message' in response) {
-      const m = (response as { message: unknown }).message;
+      const m = response.message;
       if (typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string'))) message = m;
     } else if (typeof response === 'string') {
       message = response;

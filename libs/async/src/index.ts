@@ -1,0 +1,1 @@
+export { AsyncProcessorModule } from './async.module.js';

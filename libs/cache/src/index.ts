@@ -1,0 +1,1 @@
+export { PerformanceCacheModule } from './cache.module.js';

@@ -1,0 +1,1 @@
+export { PerformanceIntegrationModule } from './integration.module.js';

@@ -1,0 +1,1 @@
+export { PerformanceMonitoringModule } from './monitoring.module.js';
