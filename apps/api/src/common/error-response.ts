@@ -32,7 +32,12 @@ const DATABASE_DOWN_CODES = new Set([
   '08001',
   '08003',
   '08006',
+  '3D000', // invalid_catalog_name: the database is gone
 ]);
+
+/** Connection-level refusals that share a generic SQLSTATE with unrelated errors, told by their text. */
+const DATABASE_DOWN_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|is not currently accepting connections|the database system is (starting up|shutting down)/i;
 
 function statusOf(code: AppErrorCode): number {
   switch (code) {
@@ -73,7 +78,7 @@ function isDatabaseDown(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { code?: unknown; message?: unknown; driverError?: unknown };
   if (typeof e.code === 'string' && DATABASE_DOWN_CODES.has(e.code)) return true;
-  if (typeof e.message === 'string' && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) {
+  if (typeof e.message === 'string' && DATABASE_DOWN_MESSAGES.test(e.message)) {
     return true;
   }
   return e.driverError !== undefined && e.driverError !== error && isDatabaseDown(e.driverError);

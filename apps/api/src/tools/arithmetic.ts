@@ -103,9 +103,10 @@ class Parser {
       return value;
     }
     if (token.kind === 'name') {
-      const constant = CONSTANTS[token.value];
+      // Own properties only: `constructor` must not find Object.prototype.constructor.
+      const constant = Object.hasOwn(CONSTANTS, token.value) ? CONSTANTS[token.value] : undefined;
       if (constant !== undefined) return constant;
-      const fn = FUNCTIONS[token.value];
+      const fn = Object.hasOwn(FUNCTIONS, token.value) ? FUNCTIONS[token.value] : undefined;
       if (fn === undefined) throw new ArithmeticError(`unknown name "${token.value}"`);
       this.expect('(');
       const args = [this.expression(0)];
@@ -163,16 +164,23 @@ export function evaluateArithmetic(expression: string): number {
   return Number.parseFloat(value.toPrecision(15));
 }
 
+/** A calendar date reads like subtraction or division (2026-11-22, 11/22/2026) but is not a question. */
+const DATE = /^(?:\d{4}([-/])\d{1,2}\1\d{1,2}|\d{1,2}([-/])\d{1,2}\2\d{4})$/;
+/** An operator between operands; the right one may carry a sign (3*-5). */
+const OPERATOR_BETWEEN_OPERANDS = /\d\s*[-+*/%^×÷]\s*(?:[-+]\s*)?[\d(.]|\)\s*[-+*/%^×÷]/;
+
 /**
  * The longest arithmetic expression in free text ("What is 12*(3+4)?" → "12*(3+4)"), or null.
  * It must contain an operator between numbers; a lone number or a date is not a question.
  */
 export function findArithmetic(text: string): string | null {
-  const candidates = text.match(/[\d.(][\d.\s+\-*/%^()×÷]*[\d)]/g) ?? [];
   let best: string | null = null;
-  for (const raw of candidates) {
-    const candidate = raw.trim();
-    if (!/\d\s*[-+*/%^×÷]\s*[\d(.]|\)\s*[-+*/%^×÷]/.test(candidate)) continue;
+  // Maximal runs of the characters an expression may use: linear in the text. (A single pattern that
+  // must begin and end with an operand backtracks quadratically on text such as 30k "(".)
+  for (const run of text.matchAll(/[\d.\s+\-*/%^()×÷]+/g)) {
+    const candidate = trimToExpression(run[0], text[run.index - 1]);
+    if (candidate === null || candidate.length > MAX_LENGTH) continue;
+    if (DATE.test(candidate) || !OPERATOR_BETWEEN_OPERANDS.test(candidate)) continue;
     try {
       evaluateArithmetic(candidate);
     } catch {
@@ -181,4 +189,20 @@ export function findArithmetic(text: string): string | null {
     if (best === null || candidate.length > best.length) best = candidate;
   }
   return best;
+}
+
+/**
+ * From the first operand (digit, "." or "(") to the last digit or ")"; a "-" just before the first
+ * operand is kept as its sign unless it is a hyphen after a word ("well-5" keeps "5").
+ */
+function trimToExpression(run: string, before: string | undefined): string | null {
+  let start = run.search(/[\d.(]/);
+  let end = run.length - 1;
+  while (end >= 0 && !/[\d)]/.test(run.charAt(end))) end--;
+  if (start === -1 || end <= start) return null;
+  if (run.charAt(start - 1) === '-') {
+    const prior = start >= 2 ? run.charAt(start - 2) : (before ?? '');
+    if (!/\w/.test(prior)) start--;
+  }
+  return run.slice(start, end + 1);
 }
