@@ -39,12 +39,14 @@ export interface FakeUpstream {
   baseUrl: string;
   /** POST /v1/chat/completions received. */
   readonly calls: number;
+  /** TCP connections accepted since start or the last reset (shows whether clients keep connections alive). */
+  readonly connections: number;
   /** Every request received (GET /v1/models included), in arrival order. */
   readonly requests: RecordedRequest[];
   /** Queues replies for the next chat completions, in order; the default reply is used once the queue is empty. */
   script(...replies: ScriptedReply[]): void;
   setOptions(o: Partial<FakeUpstreamOptions>): void;
-  /** Clears calls, requests and the script (the options stay). */
+  /** Clears calls, connections, requests and the script (the options stay). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -85,6 +87,7 @@ function openAiError(status: number, message: string): object {
 class FakeUpstreamServer implements FakeUpstream {
   baseUrl = '';
   calls = 0;
+  connections = 0;
   requests: RecordedRequest[] = [];
   private queue: ScriptedReply[] = [];
   private options: Required<Omit<FakeUpstreamOptions, 'tokensPerSecond'>> & { tokensPerSecond?: number };
@@ -104,6 +107,9 @@ class FakeUpstreamServer implements FakeUpstream {
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 66_000;
     this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.server.on('connection', () => {
+      this.connections++;
+    });
   }
 
   async listen(): Promise<void> {
@@ -125,6 +131,7 @@ class FakeUpstreamServer implements FakeUpstream {
 
   reset(): void {
     this.calls = 0;
+    this.connections = 0;
     this.requests = [];
     this.queue = [];
   }

@@ -16,7 +16,7 @@ export const helloBaseline: Baseline = {
       await waitUntilOk(url, 15_000, proc.hasExited);
     } catch (err) {
       await proc.stop('SIGKILL');
-      throw new Error(`hello baseline did not start: ${(err as Error).message}\n${proc.logs.toString()}`);
+      throw new Error(`hello baseline did not start: ${(err as Error).message}\n${proc.logs.toString()}`, { cause: err });
     }
     return {
       targets: [{ name: 'hello (Nest+Fastify)', request: { method: 'GET', url } }],
