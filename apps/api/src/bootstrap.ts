@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LogController } from 'fastify';
+import { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { PinoNestLogger } from './common/logger.js';
@@ -43,6 +43,10 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<Runni
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    // The root logger's mixin adds `reqId` from the request context to every line, Fastify's own
+    // included; binding it again in the per-request child would print the key twice.
+    childLoggerFactory: (parent: FastifyBaseLogger, _bindings: unknown, options: Parameters<FastifyBaseLogger['child']>[1]) =>
+      parent.child({}, options),
   });
   const fastify = adapter.getInstance();
   // Every log line written while serving a request carries its id.

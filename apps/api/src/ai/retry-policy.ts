@@ -8,6 +8,8 @@ export function parseRetryAfterMs(value: string | string[] | undefined, now = Da
   const header = Array.isArray(value) ? value[0] : value;
   if (header === undefined || header.trim() === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
+  // Every HTTP-date form starts with the day name; Date.parse alone reads "-1" or "1.5.3" as past dates.
+  if (!/^\s*(?:mon|tue|wed|thu|fri|sat|sun)/i.test(header)) return undefined;
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
