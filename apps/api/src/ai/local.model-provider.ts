@@ -40,7 +40,8 @@ export class LocalModelProvider implements ModelProvider {
 
   async *stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
     const response = this.answer(request);
-    for (const piece of (response.content ?? '').match(/\S+\s*/g) ?? []) {
+    // Word by word; leading (or only) whitespace is a piece too, so the deltas add up to the content.
+    for (const piece of (response.content ?? '').match(/\s*\S+\s*|\s+/g) ?? []) {
       if (request.signal?.aborted) return;
       yield { type: 'delta', content: piece };
       // Let other requests run between deltas, as a network stream would.

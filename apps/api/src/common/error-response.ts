@@ -97,7 +97,8 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     return {
       status,
       headers,
-      body: { statusCode: status, error: reason(status), message: error.message, ...error.details.body },
+      // Extra fields never replace the contract's three.
+      body: { ...error.details.body, statusCode: status, error: reason(status), message: error.message },
     };
   }
   if (error instanceof HttpException) {
@@ -146,9 +147,9 @@ function fastifyMessage(code: string, message: string): string {
       return 'Body is empty but Content-Type is application/json';
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     default:
-      return message.startsWith('Body is not valid JSON') || code === 'FST_ERR_CTP_INVALID_JSON_BODY'
-        ? `Body is not valid JSON: ${message}`
-        : message;
+      // Fastify's own message already says so ("Body is not valid JSON but content-type is ..."): not twice.
+      if (message.startsWith('Body is not valid JSON')) return message;
+      return code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `Body is not valid JSON: ${message}` : message;
   }
 }
 
