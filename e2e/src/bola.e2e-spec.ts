@@ -68,14 +68,14 @@ describe("user B on user A's conversation", () => {
   });
 
   it("GET messages of A's conversation with before=<A's message id> answers 404 like a nonexistent id", async () => {
-    const before = aliceMessages[3]!.id;
+    const before = aliceMessages[3].id;
     await expectSameAsMissing((c, id) => c.get(`/v1/conversations/${id}/messages`, { before }), aliceConversation.id);
   });
 });
 
 describe("user B using A's message ids in B's own conversation", () => {
   it("before=<A's message id> answers exactly as before=<a nonexistent id>", async () => {
-    for (const message of [aliceMessages[0]!, aliceMessages.at(-1)!]) {
+    for (const message of [aliceMessages[0], aliceMessages.at(-1)!]) {
       const missingId = nonexistentId();
       const foreign = await bob.client.get(`/v1/conversations/${bobConversation.id}/messages`, { before: message.id });
       const missing = await bob.client.get(`/v1/conversations/${bobConversation.id}/messages`, { before: missingId });
@@ -87,8 +87,8 @@ describe("user B using A's message ids in B's own conversation", () => {
   });
 
   it("A's message ids used as conversation ids answer 404 like a nonexistent id", async () => {
-    await expectSameAsMissing((c, id) => c.get(`/v1/conversations/${id}`), aliceMessages[0]!.id);
-    await expectSameAsMissing((c, id) => c.get(`/v1/conversations/${id}/messages`), aliceMessages[1]!.id);
+    await expectSameAsMissing((c, id) => c.get(`/v1/conversations/${id}`), aliceMessages[0].id);
+    await expectSameAsMissing((c, id) => c.get(`/v1/conversations/${id}/messages`), aliceMessages[1].id);
   });
 });
 

@@ -129,11 +129,11 @@ describe('admin users', () => {
         const withKey = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} r WHERE r::text LIKE $1`, [
           `%${user.apiKey}%`,
         ]);
-        expect(withKey.rows[0]!.n, `table ${table_name} holds the plain API key`).toBe(0);
+        expect(withKey.rows[0].n, `table ${table_name} holds the plain API key`).toBe(0);
         const withName = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} r WHERE r::text LIKE $1`, [
           `%${name}%`,
         ]);
-        rowsWithName += withName.rows[0]!.n;
+        rowsWithName += withName.rows[0].n;
       }
       // The search does find the user row itself, so a missing key is not a search failure.
       expect(rowsWithName).toBeGreaterThan(0);
@@ -252,14 +252,14 @@ describe('conversations', () => {
     items.forEach(expectConversationShape);
     expect(items.map((c) => c.id)).toEqual(expectedOrder);
     for (let i = 1; i < items.length; i++) {
-      expect(Date.parse(items[i - 1]!.updatedAt)).toBeGreaterThanOrEqual(Date.parse(items[i]!.updatedAt));
+      expect(Date.parse(items[i - 1].updatedAt)).toBeGreaterThanOrEqual(Date.parse(items[i].updatedAt));
     }
 
     // The default page (20) holds all five; an update moves a conversation to the front.
     const whole = expectOk(await carol.client.get<Page<Conversation>>('/v1/conversations'));
     expect(whole.items.map((c) => c.id)).toEqual(expectedOrder);
     expect(whole.nextCursor).toBeNull();
-    const oldest = created[0]!;
+    const oldest = created[0];
     await carol.client.patch(`/v1/conversations/${oldest.id}`, { title: conversationInput().title });
     const after = expectOk(await carol.client.get<Page<Conversation>>('/v1/conversations', { limit: 100 }));
     expect(after.items.map((c) => c.id)).toEqual([oldest.id, ...expectedOrder.slice(0, -1)]);
@@ -272,8 +272,8 @@ describe('conversations', () => {
     await say(dave.client, first.id, messageInput());
     const list = expectOk(await dave.client.get<Page<Conversation>>('/v1/conversations'));
     expect(list.items.map((c) => c.id)).toEqual([first.id, second.id]);
-    expect(list.items[0]!.messageCount).toBe(2);
-    expect(list.items[1]!.messageCount).toBe(0);
+    expect(list.items[0].messageCount).toBe(2);
+    expect(list.items[1].messageCount).toBe(0);
   });
 });
 
@@ -296,7 +296,7 @@ describe('messages', () => {
     expect(Date.parse(after.updatedAt)).toBeGreaterThanOrEqual(Date.parse(conversation.updatedAt));
     const stored = await allMessages(alice.client, conversation.id);
     expect(stored.map((m) => m.id)).toEqual([reply.userMessage.id, reply.assistantMessage.id]);
-    expect(stored[1]!.content).toBe(reply.assistantMessage.content);
+    expect(stored[1].content).toBe(reply.assistantMessage.content);
   });
 
   it('the local model answers the same messages with the same text', async () => {
@@ -324,7 +324,7 @@ describe('messages', () => {
     expect(user.content).toBe(q.question);
     expect(call.content).toBe('');
     expect(call.toolCalls).toHaveLength(1);
-    const toolCall = call.toolCalls![0]!;
+    const toolCall = call.toolCalls![0];
     expect(toolCall).toMatchObject({ id: expect.any(String), type: 'function', function: { name: 'calculator' } });
     expect(JSON.parse(toolCall.function.arguments)).toEqual({ expression: q.expression });
     expect(tool.toolCallId).toBe(toolCall.id);
@@ -346,7 +346,7 @@ describe('messages', () => {
     expect(all).toHaveLength(6);
     expect(all.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
     expect(all.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(contents);
-    for (let i = 1; i < all.length; i++) expect(Date.parse(all[i]!.createdAt)).toBeGreaterThanOrEqual(Date.parse(all[i - 1]!.createdAt));
+    for (let i = 1; i < all.length; i++) expect(Date.parse(all[i].createdAt)).toBeGreaterThanOrEqual(Date.parse(all[i - 1].createdAt));
 
     // The latest page first, then older pages through `before`.
     const pages: Message[][] = [];
@@ -360,17 +360,17 @@ describe('messages', () => {
       expect(pages.length).toBeLessThanOrEqual(6);
     } while (before);
     expect(pages.map((p) => p.length)).toEqual([4, 2]);
-    expect(pages[0]!.map((m) => m.id)).toEqual(all.slice(2).map((m) => m.id));
-    expect(pages[1]!.map((m) => m.id)).toEqual(all.slice(0, 2).map((m) => m.id));
+    expect(pages[0].map((m) => m.id)).toEqual(all.slice(2).map((m) => m.id));
+    expect(pages[1].map((m) => m.id)).toEqual(all.slice(0, 2).map((m) => m.id));
 
     // `before` an explicit message: the messages just older than it, oldest first.
     const olderThanFifth = expectOk(
-      await alice.client.get<Page<Message>>(`/v1/conversations/${conversation.id}/messages`, { limit: 2, before: all[4]!.id }),
+      await alice.client.get<Page<Message>>(`/v1/conversations/${conversation.id}/messages`, { limit: 2, before: all[4].id }),
     );
-    expect(olderThanFifth.items.map((m) => m.id)).toEqual([all[2]!.id, all[3]!.id]);
+    expect(olderThanFifth.items.map((m) => m.id)).toEqual([all[2].id, all[3].id]);
     expect(olderThanFifth.nextCursor).not.toBeNull();
     const olderThanFirst = expectOk(
-      await alice.client.get<Page<Message>>(`/v1/conversations/${conversation.id}/messages`, { before: all[0]!.id }),
+      await alice.client.get<Page<Message>>(`/v1/conversations/${conversation.id}/messages`, { before: all[0].id }),
     );
     expect(olderThanFirst).toEqual({ items: [], nextCursor: null });
   });
@@ -393,7 +393,7 @@ describe('messages', () => {
 
     const stored = await allMessages(alice.client, conversation.id);
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant']);
-    expect(stored[0]!.content).toBe(input.content);
+    expect(stored[0].content).toBe(input.content);
     expect(stored[1]).toMatchObject({ id: done.message.id, content: done.message.content });
   });
 
@@ -402,7 +402,7 @@ describe('messages', () => {
     const q = arithmeticQuestion();
     const res = await postMessage(alice.client, conversation.id, { content: q.question, mode: 'stream' });
     expect(res.status, res.text).toBe(200);
-    const events = sseEvents<StreamEvent>(res.text).filter((e) => e !== '[DONE]') as StreamEvent[];
+    const events = sseEvents<StreamEvent>(res.text).filter((e): e is StreamEvent => e !== '[DONE]');
     const call = events.find((e): e is Extract<StreamEvent, { toolCall: unknown }> => 'toolCall' in e);
     const result = events.find((e): e is Extract<StreamEvent, { toolResult: unknown }> => 'toolResult' in e);
     expect(call?.toolCall).toMatchObject({ id: expect.any(String), name: 'calculator' });
@@ -585,7 +585,7 @@ describe('OpenAI-compatible endpoints', () => {
     expect(completion).toMatchObject({ id: expect.any(String), object: 'chat.completion', created: expect.any(Number), model: 'local-offline-demo' });
     expect(completion.choices).toHaveLength(1);
     expect(completion.choices[0]).toMatchObject({ index: 0, finish_reason: 'stop', message: { role: 'assistant' } });
-    expect(completion.choices[0]!.message.content!.trim().length).toBeGreaterThan(0);
+    expect(completion.choices[0].message.content!.trim().length).toBeGreaterThan(0);
   });
 
   it('POST /v1/chat/completions with stream: true sends chunks and [DONE], matching the non-stream text', async () => {
@@ -601,9 +601,9 @@ describe('OpenAI-compatible endpoints', () => {
     expect(events.at(-1)).toBe('[DONE]');
     const chunks = events.slice(0, -1) as ChatCompletionChunk[];
     expect(chunks.length).toBeGreaterThan(1);
-    for (const chunk of chunks) expect(chunk).toMatchObject({ object: 'chat.completion.chunk', id: chunks[0]!.id });
+    for (const chunk of chunks) expect(chunk).toMatchObject({ object: 'chat.completion.chunk', id: chunks[0].id });
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
-    expect(text).toBe(whole.choices[0]!.message.content);
+    expect(text).toBe(whole.choices[0].message.content);
     expect(chunks.map((c) => c.choices[0]?.finish_reason).filter(Boolean)).toEqual(['stop']);
   });
 
@@ -612,7 +612,7 @@ describe('OpenAI-compatible endpoints', () => {
     const completion = expectOk(
       await alice.client.post<ChatCompletion>('/v1/chat/completions', { model: 'local', messages: [{ role: 'user', content: q.question }] }),
     );
-    expect(completion.choices[0]!.message.content).toContain(String(q.value));
+    expect(completion.choices[0].message.content).toContain(String(q.value));
   });
 
   it('requires a user key and a valid body', async () => {
@@ -647,7 +647,7 @@ describe('operations', () => {
     ];
     for (const [path, methods] of expected) {
       expect(doc.paths[path], path).toBeDefined();
-      for (const method of methods) expect(doc.paths[path]![method], `${method} ${path}`).toBeDefined();
+      for (const method of methods) expect(doc.paths[path][method], `${method} ${path}`).toBeDefined();
     }
   });
 

@@ -29,8 +29,8 @@ describe('embedded database and generated admin token', () => {
 
   it('prints the generated admin token once, as a JSON log field', () => {
     expect(typeof api.adminToken).toBe('string');
-    expect(api.adminToken!.length).toBeGreaterThanOrEqual(16);
-    const lines = api.logs().split('\n').filter((line) => line.includes(api.adminToken!));
+    expect(api.adminToken.length).toBeGreaterThanOrEqual(16);
+    const lines = api.logs().split('\n').filter((line) => line.includes(api.adminToken));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`"adminToken":"${api.adminToken}"`);
   });

@@ -123,9 +123,9 @@ describe('openai client against the local model', () => {
     );
     expect(streamed.finishReasons).toEqual(['tool_calls']);
     expect(streamed.toolCalls).toHaveLength(1);
-    expect(streamed.toolCalls[0]!.name).toBe('calculator');
-    expect(streamed.toolCalls[0]!.id.length).toBeGreaterThan(0);
-    expect(JSON.parse(streamed.toolCalls[0]!.arguments)).toEqual({ expression: q.expression });
+    expect(streamed.toolCalls[0].name).toBe('calculator');
+    expect(streamed.toolCalls[0].id.length).toBeGreaterThan(0);
+    expect(JSON.parse(streamed.toolCalls[0].arguments)).toEqual({ expression: q.expression });
   });
 
   it('surfaces a bad key as the client’s AuthenticationError (401)', async () => {
@@ -175,9 +175,9 @@ describe('openai client through the openai-compatible provider (fake upstream)',
 
     expect(upstreamCalls(fake)).toBe(1);
     const [req] = upstreamChatRequests(fake);
-    expect(headerOf(req!, 'authorization')).toBe(`Bearer ${env['AI_API_KEY']}`);
-    expect(JSON.stringify(req!.headers)).not.toContain(user.apiKey);
-    expect(req!.body).toMatchObject({ model: 'fake-model', messages: [{ role: 'user', content }] });
+    expect(headerOf(req, 'authorization')).toBe(`Bearer ${env['AI_API_KEY']}`);
+    expect(JSON.stringify(req.headers)).not.toContain(user.apiKey);
+    expect(req.body).toMatchObject({ model: 'fake-model', messages: [{ role: 'user', content }] });
   });
 
   it('streams a completion through the upstream', async () => {
@@ -188,7 +188,7 @@ describe('openai client through the openai-compatible provider (fake upstream)',
     expect(streamed.content).toBe(`echo: ${content}`);
     expect(streamed.finishReasons).toEqual(['stop']);
     expect(upstreamCalls(fake)).toBe(1);
-    expect(headerOf(upstreamChatRequests(fake)[0]!, 'authorization')).toBe(`Bearer ${env['AI_API_KEY']}`);
+    expect(headerOf(upstreamChatRequests(fake)[0], 'authorization')).toBe(`Bearer ${env['AI_API_KEY']}`);
   });
 
   it('returns an upstream tool call to the client without running it (non-stream)', async () => {
@@ -205,7 +205,7 @@ describe('openai client through the openai-compatible provider (fake upstream)',
     expect(call.name).toBe('calculator');
     expect(JSON.parse(call.arguments)).toEqual({ expression: sum.expression });
     expect(upstreamCalls(fake)).toBe(1);
-    expect(upstreamChatRequests(fake)[0]!.body).toMatchObject({ tools: [{ type: 'function', function: { name: 'calculator' } }] });
+    expect(upstreamChatRequests(fake)[0].body).toMatchObject({ tools: [{ type: 'function', function: { name: 'calculator' } }] });
   });
 
   it('returns an upstream tool call to the client without running it (stream)', async () => {
@@ -222,8 +222,8 @@ describe('openai client through the openai-compatible provider (fake upstream)',
     );
     expect(streamed.finishReasons).toEqual(['tool_calls']);
     expect(streamed.toolCalls).toHaveLength(1);
-    expect(streamed.toolCalls[0]!.name).toBe('calculator');
-    expect(JSON.parse(streamed.toolCalls[0]!.arguments)).toEqual({ expression: sum.expression });
+    expect(streamed.toolCalls[0].name).toBe('calculator');
+    expect(JSON.parse(streamed.toolCalls[0].arguments)).toEqual({ expression: sum.expression });
     expect(upstreamCalls(fake)).toBe(1);
   });
 
@@ -244,8 +244,8 @@ describe('openai client through the openai-compatible provider (fake upstream)',
       ],
     });
     expect(completion.choices[0]?.message.content).toBe(`tool said: ${toolContent}`);
-    const body = upstreamChatRequests(fake)[0]!.body as { messages: { role: string; tool_call_id?: string }[] };
+    const body = upstreamChatRequests(fake)[0].body as { messages: { role: string; tool_call_id?: string }[] };
     expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
-    expect(body.messages[2]!.tool_call_id).toBe('call_1');
+    expect(body.messages[2].tool_call_id).toBe('call_1');
   });
 });

@@ -27,8 +27,8 @@ async function spend(client: ApiClient, count: number): Promise<number[]> {
 
 function expectLimited(res: Awaited<ReturnType<ApiClient['get']>>): void {
   expectError(res, 429);
-  const retryAfter = res.headers.get('retry-after');
-  expect(retryAfter).toMatch(/^\d+$/);
+  const retryAfter = res.headers.get('retry-after') ?? '';
+  expect(retryAfter, `Retry-After missing; headers: ${JSON.stringify([...res.headers])}`).toMatch(/^\d+$/);
   expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   expect(Number(retryAfter)).toBeLessThanOrEqual(60);
 }

@@ -162,7 +162,7 @@ describe('streaming through the upstream', () => {
     const done = events.at(-1) as Extract<StreamEvent, { done: true }>;
     expect(done).toMatchObject({ done: true, message: { role: 'assistant', content: `echo: ${content}` } });
     // The API streams from the upstream rather than buffering a whole answer.
-    expect(upstreamChatRequests(fake)[0]!.body).toMatchObject({ stream: true });
+    expect(upstreamChatRequests(fake)[0].body).toMatchObject({ stream: true });
     const stored = await allMessages(user.client, conversation.id);
     expect(stored.map((m) => [m.role, m.content])).toEqual([
       ['user', content],
@@ -199,7 +199,7 @@ describe('the tool loop driven by the upstream', () => {
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
     const [, call, tool, answer] = stored as [Message, Message, Message, Message];
     expect(call.toolCalls).toHaveLength(1);
-    const toolCall = call.toolCalls![0]!;
+    const toolCall = call.toolCalls![0];
     expect(toolCall).toMatchObject({ type: 'function', function: { name: 'calculator' } });
     expect(JSON.parse(toolCall.function.arguments)).toEqual({ expression: sum.expression });
     expect(tool.toolCallId).toBe(toolCall.id);
@@ -264,7 +264,7 @@ describe('the tool loop driven by the upstream', () => {
     const again = await say(user.client, conversation.id, next);
     expect(again.assistantMessage.content).toBe(`echo: ${next.content}`);
     // The history sent upstream is valid OpenAI: every assistant tool call is answered by a tool message.
-    const history = (upstreamChatRequests(fake)[0]!.body as { messages: { role: string; tool_call_id?: string; tool_calls?: { id: string }[] }[] }).messages;
+    const history = (upstreamChatRequests(fake)[0].body as { messages: { role: string; tool_call_id?: string; tool_calls?: { id: string }[] }[] }).messages;
     const askedIds = history.flatMap((m) => m.tool_calls?.map((c) => c.id) ?? []);
     const answeredIds = history.filter((m) => m.role === 'tool').map((m) => m.tool_call_id);
     expect(answeredIds.sort()).toEqual([...askedIds].sort());

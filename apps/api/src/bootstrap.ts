@@ -54,6 +54,13 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<Runni
     void reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id }, done);
   });
+  // While shutting down, every response closes its connection: a keep-alive socket left idle after
+  // its last in-flight request would otherwise hold the server open until its keep-alive timeout.
+  let closing = false;
+  fastify.addHook('onSend', (_request, reply, _payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done();
+  });
   fastify.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
@@ -105,7 +112,14 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<Runni
     url,
     adminToken,
     close: async () => {
-      await app.close();
+      closing = true;
+      // Sockets that finish their response from now on close (onSend above); idle ones close now.
+      const idle = setInterval(() => fastify.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(idle);
+      }
       await embedded?.stop();
     },
   };

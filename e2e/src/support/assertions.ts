@@ -18,7 +18,7 @@ export function isErrorShape(body: unknown, status: number): boolean {
   const messageOk =
     (typeof message === 'string' && message.length > 0) ||
     (Array.isArray(message) && message.length > 0 && message.every((m) => typeof m === 'string'));
-  return b['statusCode'] === status && typeof b['error'] === 'string' && (b['error'] as string).length > 0 && messageOk;
+  return b['statusCode'] === status && typeof b['error'] === 'string' && (b['error']).length > 0 && messageOk;
 }
 
 /**

@@ -104,7 +104,7 @@ export async function pool<T>(tasks: (() => Promise<T>)[], concurrency: number):
   async function worker(): Promise<void> {
     while (next < tasks.length) {
       const index = next++;
-      results[index] = await tasks[index]!();
+      results[index] = await tasks[index]();
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, () => worker()));

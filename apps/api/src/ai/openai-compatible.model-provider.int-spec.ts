@@ -1,7 +1,7 @@
 import { startFakeUpstream, type FakeUpstream } from '@chat/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../common/app-error.js';
-import { collectStream, type ModelRequest } from './model-provider.js';
+import { collectStream, type ModelRequest, type ModelResponse } from './model-provider.js';
 import { OpenAiCompatibleModelProvider, type OpenAiCompatibleOptions } from './openai-compatible.model-provider.js';
 
 describe('OpenAiCompatibleModelProvider against an OpenAI-compatible server', () => {
@@ -91,13 +91,13 @@ describe('OpenAiCompatibleModelProvider against an OpenAI-compatible server', ()
   it('streams deltas and assembles tool calls split across chunks', async () => {
     upstream.script({ content: 'one two three' });
     const deltas: string[] = [];
-    let final;
+    let final: ModelResponse | undefined;
     for await (const event of provider().stream(ask('stream please'))) {
       if (event.type === 'delta') deltas.push(event.content);
       else final = event.response;
     }
     expect(deltas.join('')).toBe('one two three');
-    expect(final!.content).toBe('one two three');
+    expect(final?.content).toBe('one two three');
     expect(upstream.requests.at(-1)!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
 
     upstream.script({ toolCalls: [{ name: 'calculator', arguments: '{"expression":"2+2"}' }] });

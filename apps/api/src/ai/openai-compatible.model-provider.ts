@@ -169,6 +169,15 @@ async function statusFailure(response: Dispatcher.ResponseData): Promise<Attempt
       }),
     };
   }
+  if (status === 503) {
+    return {
+      retryable: true,
+      retryAfterMs,
+      error: new AppError('model_unavailable', `The model provider is unavailable: ${detail}`, {
+        retryAfterSeconds: Math.max(1, Math.ceil((retryAfterMs ?? 5_000) / 1000)),
+      }),
+    };
+  }
   const code = status >= 500 ? 'model_bad_response' : 'model_rejected';
   return {
     retryable: isRetryableStatus(status),

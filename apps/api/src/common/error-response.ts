@@ -84,6 +84,12 @@ function isDatabaseDown(error: unknown): boolean {
   return e.driverError !== undefined && e.driverError !== error && isDatabaseDown(e.driverError);
 }
 
+/** PostgreSQL refusing a string (NUL byte, invalid encoding): the input was wrong, not the server. */
+function isInvalidText(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: unknown }; code?: unknown } | null)?.driverError?.code ?? (error as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}
+
 /** Maps anything thrown while serving a request to the contract's error shape. */
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof AppError) {
@@ -94,12 +100,12 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     } else if (status === 503) {
       headers['retry-after'] = '5';
     }
-    return {
-      status,
-      headers,
-      // Extra fields never replace the contract's three.
-      body: { ...error.details.body, statusCode: status, error: reason(status), message: error.message },
-    };
+    // Extra fields never replace the contract's three.
+    const body: ErrorBody = { ...error.details.body, statusCode: status, error: reason(status), message: error.message };
+    if (status < 500) return { status, headers, body };
+    // A dependency failed: the client gets an id, the log gets the detail under that id.
+    body.errorId = randomUUID();
+    return { status, headers, body, logDetail: error.details.cause ?? error };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -124,6 +130,9 @@ export function toErrorResponse(error: unknown): ErrorResponse {
         body: { statusCode, error: reason(statusCode), message: fastifyMessage(code, String(message)) },
       };
     }
+  }
+  if (isInvalidText(error)) {
+    return { status: 400, headers: {}, body: { statusCode: 400, error: 'Bad Request', message: 'a text value is not valid (NUL characters are not allowed)' } };
   }
   if (isDatabaseDown(error)) {
     const errorId = randomUUID();

@@ -10,7 +10,7 @@ import { migrations } from './migrations/index.js';
 
 async function connect(url: string): Promise<DataSource> {
   const options = databaseOptions(loadConfig({}), { url, embedded: true });
-  const db = new DataSource({ ...(options as object), type: 'postgres', url, entities, migrations } as ConstructorParameters<typeof DataSource>[0]);
+  const db = new DataSource({ ...(options as object), type: 'postgres', url, entities, migrations });
   await db.initialize();
   await db.runMigrations();
   return db;

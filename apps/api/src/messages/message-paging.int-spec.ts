@@ -52,7 +52,7 @@ describe('message pages cost the same at any conversation length', () => {
     const query = captured.find((q) => /FROM "messages"/.test(q.sql) && /ORDER BY/.test(q.sql));
     if (query === undefined) throw new Error(`page query not captured: ${JSON.stringify(captured)}`);
     const [row] = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${query.sql}`, query.parameters);
-    return (row['QUERY PLAN'] as Array<{ Plan: PlanNode }>)[0]!.Plan;
+    return (row['QUERY PLAN'] as Array<{ Plan: PlanNode }>)[0].Plan;
   }
 
   beforeAll(async () => {
@@ -96,7 +96,7 @@ describe('message pages cost the same at any conversation length', () => {
       }
       const buffers = plans.map((p) => p['Shared Hit Blocks'] + p['Shared Read Blocks']);
       // Same work, give or take an index level: not proportional to the conversation's length.
-      expect(buffers[1]).toBeLessThanOrEqual(buffers[0]! * 2 + 4);
+      expect(buffers[1]).toBeLessThanOrEqual(buffers[0] * 2 + 4);
     }
   });
 });

@@ -13,7 +13,10 @@ import { RedisThrottlerStorage } from './redis-throttler.storage.js';
       useFactory: (config: AppConfig, redis: Redis | null) => {
         const memory = new ThrottlerStorageService();
         return {
-          throttlers: [{ name: 'per-minute', ttl: 60_000, limit: Math.max(1, config.rateLimitPerMinute) }],
+          // Named 'default' so the headers are the standard ones (Retry-After, X-RateLimit-*) and a bare
+          // @SkipThrottle() applies to it.
+          throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(1, config.rateLimitPerMinute) }],
+          errorMessage: `Rate limit exceeded: ${config.rateLimitPerMinute} requests per minute; retry after the time in Retry-After`,
           storage: redis === null ? memory : new RedisThrottlerStorage(redis, memory),
           skipIf: () => config.rateLimitPerMinute === 0,
         };

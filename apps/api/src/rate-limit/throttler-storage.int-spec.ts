@@ -43,8 +43,8 @@ describe.each(implementations)('throttler storage contract: %s', (_name, make) =
     const records = [];
     for (let i = 0; i < 4; i++) records.push(await storage.increment(key, 60_000, limit, 30_000, 'per-minute'));
     expect(records.map((r) => r.isBlocked)).toEqual([false, false, true, true]);
-    expect(records[3]!.timeToBlockExpire).toBeGreaterThan(0);
-    expect(records[3]!.timeToBlockExpire).toBeLessThanOrEqual(30);
+    expect(records[3].timeToBlockExpire).toBeGreaterThan(0);
+    expect(records[3].timeToBlockExpire).toBeLessThanOrEqual(30);
   });
 
   it('starts a new window after the ttl', async () => {

@@ -39,7 +39,7 @@ export async function startInProcessApp(env: Record<string, string> = {}): Promi
     adminToken: running.adminToken,
     database,
     context: running.app,
-    get: <T>(token: Type<T> | symbol | string) => running.app.get<T>(token as Type<T>, { strict: false }),
+    get: <T>(token: Type<T> | symbol | string) => running.app.get<T>(token, { strict: false }),
     close: async () => {
       await running.close();
       await database?.drop();

@@ -32,7 +32,7 @@ describe('search_messages: PostgreSQL full-text search in the caller\'s own mess
     const hits = await search(alice, 'carrot');
     const userHits = hits.filter((h) => h.role === 'user');
     expect(userHits).toHaveLength(1);
-    expect(userHits[0]!.snippet).toContain('carrots');
+    expect(userHits[0].snippet).toContain('carrots');
     expect(hits.every((h) => !h.snippet.includes('Bob'))).toBe(true);
     expect((await search(bob, 'budget')).length).toBe(0);
   });
