@@ -1,5 +1,3 @@
-import 'reflect-metadata';
-import { startApp } from './bootstrap.js';
 import { createRootLogger } from './common/logger.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 
@@ -15,6 +13,9 @@ try {
 const logger = createRootLogger(config.logLevel);
 
 try {
+  // Loaded only once the configuration is valid, so a bad value fails without loading Nest.
+  await import('reflect-metadata');
+  const { startApp } = await import('./bootstrap.js');
   const running = await startApp(config, logger);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -27,13 +27,23 @@ describe('toErrorResponse', () => {
       ['dependency_unavailable', 503, 'Service Unavailable', { 'retry-after': '5' }],
       ['model_timeout', 504, 'Gateway Timeout', {}],
     ])('maps %s to %d %s', (code, status, reason, headers) => {
-      const response = toErrorResponse(new AppError(code, 'what happened'));
-      expect(response).toEqual({
-        status,
-        headers,
-        body: { statusCode: status, error: reason, message: 'what happened' },
-      });
-      expect(response.logDetail).toBeUndefined();
+      const error = new AppError(code, 'what happened');
+      const response = toErrorResponse(error);
+      expect(response.status).toBe(status);
+      expect(response.headers).toEqual(headers);
+      if (status < 500) {
+        expect(response.body).toEqual({ statusCode: status, error: reason, message: 'what happened' });
+        expect(response.logDetail).toBeUndefined();
+      } else {
+        // Every 5xx gets an id the client can quote, and the detail is logged under it.
+        expect(response.body).toEqual({ statusCode: status, error: reason, message: 'what happened', errorId: expect.stringMatching(UUID) });
+        expect(response.logDetail).toBe(error);
+      }
+    });
+
+    it('logs the cause of a 5xx AppError when there is one', () => {
+      const cause = new Error('ECONNREFUSED 10.0.0.7:443');
+      expect(toErrorResponse(new AppError('model_unavailable', 'down', { cause })).logDetail).toBe(cause);
     });
 
     it.each([
@@ -57,6 +67,7 @@ describe('toErrorResponse', () => {
         error: 'Gateway Timeout',
         message: 'the model took too long',
         userMessageId: 'm-1',
+        errorId: expect.stringMatching(UUID),
       });
     });
 
