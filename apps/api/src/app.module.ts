@@ -1,3 +1,4 @@
+import { PerformanceCacheModule } from '@chat/cache';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -54,6 +55,10 @@ export class AppModule {
         CoreModule.forRoot(options),
         TypeOrmModule.forRoot(databaseOptions(options.config, options.database)),
         RedisModule,
+        PerformanceCacheModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => ({ redisUrl: config.redisUrl, keyPrefix: 'chat-cache' }),
+        }),
         HealthModule,
         UsersModule,
         RateLimitModule,

@@ -1,12 +1,13 @@
+import { AiResponseCache, type AiRequestKey } from '@chat/cache';
 import { Injectable } from '@nestjs/common';
 import type { OwnerId } from '../auth/owner.js';
 import { ModelRegistry } from './model-registry.js';
 import type { ModelRequest, ModelResponse, ModelStreamEvent } from './model-provider.js';
 
 export interface GenerateOptions {
-  /** Whose request this is (answers are scoped to their user). */
+  /** Whose request this is (answers are cached per user unless the cache is shared). */
   owner: OwnerId;
-  /** `false`: do not read or write any answer cache for this request. */
+  /** `false`: do not read or write the AI-response cache for this request. */
   cache?: boolean;
 }
 
@@ -21,13 +22,38 @@ export interface GeneratedStream {
   events: AsyncIterable<ModelStreamEvent>;
 }
 
+/** The parts of a request that decide the answer: the cache key. */
+function cacheKeyOf(request: ModelRequest): AiRequestKey {
+  return {
+    model: request.model,
+    messages: request.messages,
+    temperature: request.temperature,
+    topP: request.topP,
+    maxTokens: request.maxTokens,
+    tools: request.tools,
+    toolChoice: request.toolChoice,
+    responseFormat: request.responseFormat,
+    seed: request.seed,
+    stop: request.stop,
+  };
+}
+
+/** A cached answer played back as a stream: word deltas, then the whole response. */
+async function* replay(response: ModelResponse): AsyncIterable<ModelStreamEvent> {
+  for (const piece of (response.content ?? '').match(/\s*\S+\s*|\s+/g) ?? []) yield { type: 'delta', content: piece };
+  yield { type: 'done', response };
+}
+
 /**
- * The one way the app asks a model for an answer. Routing to the provider happens here; this is
- * also where the AI-response cache and single-flight sit (libs/cache, issue 3).
+ * The one way the app asks a model for an answer: provider routing, and the AI-response cache with
+ * single-flight across processes. Errors are never cached.
  */
 @Injectable()
 export class AiService {
-  constructor(private readonly models: ModelRegistry) {}
+  constructor(
+    private readonly models: ModelRegistry,
+    private readonly cache: AiResponseCache,
+  ) {}
 
   assertAvailable(model: string): void {
     this.models.assertAvailable(model);
@@ -37,13 +63,32 @@ export class AiService {
     return this.models.answerName(model);
   }
 
-  async complete(request: ModelRequest, _options: GenerateOptions): Promise<Generated> {
-    const response = await this.models.providerFor(request.model).complete(request);
-    return { response, cached: false };
+  async complete(request: ModelRequest, options: GenerateOptions): Promise<Generated> {
+    const provider = this.models.providerFor(request.model);
+    const { value, cached } = await this.cache.getOrGenerate(options.owner, cacheKeyOf(request), () => provider.complete(request), {
+      bypass: options.cache === false,
+    });
+    return { response: value, cached };
   }
 
-  /** Whether the answer comes from cache is settled before the first event, so it can go in a header. */
-  stream(request: ModelRequest, _options: GenerateOptions): Promise<GeneratedStream> {
-    return Promise.resolve({ cached: false, events: this.models.providerFor(request.model).stream(request) });
+  /**
+   * Whether the answer comes from cache is settled before the first event, so it can go in a header.
+   * A miss streams live from the model and stores the complete answer at the end (a stream that
+   * fails or is abandoned stores nothing).
+   */
+  async stream(request: ModelRequest, options: GenerateOptions): Promise<GeneratedStream> {
+    const provider = this.models.providerFor(request.model);
+    if (options.cache === false) return { cached: false, events: provider.stream(request) };
+    const key = cacheKeyOf(request);
+    const hit = await this.cache.get<ModelResponse>(options.owner, key);
+    if (hit !== undefined) return { cached: true, events: replay(hit) };
+    const cache = this.cache;
+    async function* live(): AsyncIterable<ModelStreamEvent> {
+      for await (const event of provider.stream(request)) {
+        if (event.type === 'done') await cache.store(options.owner, key, event.response);
+        yield event;
+      }
+    }
+    return { cached: false, events: live() };
   }
 }

@@ -1,3 +1,4 @@
+import { ConversationCache } from '@chat/cache';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +32,7 @@ export class ConversationService {
   constructor(
     @InjectRepository(ConversationEntity) private readonly conversations: Repository<ConversationEntity>,
     private readonly models: ModelRegistry,
+    private readonly cache: ConversationCache,
   ) {}
 
   async create(owner: OwnerId, input: CreateConversation): Promise<ConversationEntity> {
@@ -71,11 +73,12 @@ export class ConversationService {
     };
   }
 
-  /** The owner's conversation, or `not_found` (for someone else's id too). */
+  /** The owner's conversation, or `not_found` (for someone else's id too). Read through the cache. */
   async get(owner: OwnerId, id: string): Promise<ConversationEntity> {
-    const conversation = isUuid(id) ? await this.conversations.findOneBy({ id, userId: owner }) : null;
-    if (conversation === null) throw notFound('Conversation');
-    return conversation;
+    if (!isUuid(id)) throw notFound('Conversation');
+    const { value } = await this.cache.conversation(owner, id, () => this.conversations.findOneBy({ id, userId: owner }));
+    if (value === null) throw notFound('Conversation');
+    return value;
   }
 
   async update(owner: OwnerId, id: string, changes: UpdateConversation): Promise<ConversationEntity> {
@@ -84,6 +87,8 @@ export class ConversationService {
     if (changes.title !== undefined) patch.title = changes.title;
     if (changes.systemPrompt !== undefined) patch.systemPrompt = changes.systemPrompt;
     await this.conversations.update({ id: conversation.id, userId: owner }, patch);
+    // Dropped, not overwritten: a message appended meanwhile elsewhere may have changed the row too.
+    await this.cache.conversationChanged(owner, conversation.id, null);
     return { ...conversation, ...patch };
   }
 
@@ -91,5 +96,6 @@ export class ConversationService {
   async remove(owner: OwnerId, id: string): Promise<void> {
     const result = isUuid(id) ? await this.conversations.delete({ id, userId: owner }) : { affected: 0 };
     if (!result.affected) throw notFound('Conversation');
+    await this.cache.removed(owner, id);
   }
 }

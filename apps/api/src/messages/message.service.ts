@@ -1,3 +1,4 @@
+import { ConversationCache } from '@chat/cache';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +15,8 @@ import { ToolService } from '../tools/tool.service.js';
 
 /** How many earlier messages the model is shown. */
 const HISTORY_WINDOW = 100;
+/** The newest messages kept in the conversation cache: the largest page (200) plus one to know if there is more. */
+const NEWEST_DEPTH = 201;
 
 export interface MessagePage {
   items: MessageEntity[];
@@ -66,25 +69,43 @@ export class MessageService {
     private readonly ai: AiService,
     private readonly tools: ToolService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cache: ConversationCache,
   ) {}
+
+  /** The newest messages, oldest first, through the conversation cache (a write anywhere drops it). */
+  private async newest(owner: OwnerId, conversationId: string): Promise<MessageEntity[]> {
+    const { value } = await this.cache.newestMessages(owner, conversationId, async () => {
+      const rows = await this.messages.find({
+        where: { conversationId, userId: owner },
+        order: { seq: 'DESC' },
+        take: NEWEST_DEPTH,
+      });
+      return rows.reverse();
+    });
+    return value;
+  }
 
   /** A page of messages, oldest first, ending just before `before` (or at the newest). */
   async page(owner: OwnerId, conversationId: string, limit: number, before?: string): Promise<MessagePage> {
     const conversation = await this.conversations.get(owner, conversationId);
-    const query = this.messages
+    if (before === undefined) {
+      // The first page, the one every client opens with, comes from the cache.
+      const newest = await this.newest(owner, conversation.id);
+      const items = newest.slice(-limit);
+      return { items, nextCursor: newest.length > limit ? (items[0]?.id ?? null) : null };
+    }
+    const anchor = await this.messages.findOne({
+      where: { id: before, conversationId: conversation.id, userId: owner },
+      select: { seq: true },
+    });
+    if (anchor === null) throw invalidInput('before must be the id of a message in this conversation');
+    const rows = await this.messages
       .createQueryBuilder('m')
       .where('m.conversation_id = :conversationId AND m.user_id = :owner', { conversationId: conversation.id, owner })
+      .andWhere('m.seq < :seq', { seq: anchor.seq })
       .orderBy('m.seq', 'DESC')
-      .limit(limit + 1);
-    if (before !== undefined) {
-      const anchor = await this.messages.findOne({
-        where: { id: before, conversationId: conversation.id, userId: owner },
-        select: { seq: true },
-      });
-      if (anchor === null) throw invalidInput('before must be the id of a message in this conversation');
-      query.andWhere('m.seq < :seq', { seq: anchor.seq });
-    }
-    const rows = await query.getMany();
+      .limit(limit + 1)
+      .getMany();
     const items = rows.slice(0, limit).reverse();
     return { items, nextCursor: rows.length > limit ? (items[0]?.id ?? null) : null };
   }
@@ -171,12 +192,7 @@ export class MessageService {
 
   /** The conversation as the model sees it: system prompt, then the newest messages in order. */
   private async history(owner: OwnerId, conversation: ConversationEntity): Promise<ModelMessage[]> {
-    const rows = await this.messages.find({
-      where: { conversationId: conversation.id, userId: owner },
-      order: { seq: 'DESC' },
-      take: HISTORY_WINDOW,
-    });
-    rows.reverse();
+    const rows = (await this.newest(owner, conversation.id)).slice(-HISTORY_WINDOW);
     // A window must not start inside a tool exchange: results without their call are rejected upstream.
     while (rows[0] !== undefined && rows[0].role !== 'user') rows.shift();
     const history: ModelMessage[] = [];
@@ -223,6 +239,7 @@ export class MessageService {
       }
       throw error;
     }
+    await this.cache.messagesChanged(owner, conversationId);
     return rows;
   }
 }

@@ -1,3 +1,4 @@
+import { CacheEngine, ToolResultCache } from '@chat/cache';
 import type { DataSource } from 'typeorm';
 import { describe, expect, it, vi } from 'vitest';
 import type { ModelToolCall } from '../ai/model-provider.js';
@@ -14,8 +15,13 @@ const OWNER = ownerIdOf('7d3e2f10-0000-4000-8000-000000000001');
 const NOW = new Date('2026-11-22T23:30:05.000Z');
 const fixedClock: Clock = { now: () => NOW };
 
+/** An in-process (L1-only) tool-result cache: the same engine the app runs without Redis. */
+function toolCache(): ToolResultCache {
+  return new ToolResultCache(CacheEngine.create({ redisUrl: null }));
+}
+
 function service(...extra: Tool[]): ToolService {
-  return new ToolService([new CalculatorTool(), new CurrentTimeTool(fixedClock), ...extra]);
+  return new ToolService([new CalculatorTool(), new CurrentTimeTool(fixedClock), ...extra], toolCache());
 }
 
 /** A tool that fails the way infrastructure does. */
@@ -52,7 +58,7 @@ describe('ToolService', () => {
   });
 
   it('refuses two tools with one name', () => {
-    expect(() => new ToolService([new CalculatorTool(), new CalculatorTool()])).toThrow('two tools are named "calculator"');
+    expect(() => new ToolService([new CalculatorTool(), new CalculatorTool()], toolCache())).toThrow('two tools are named "calculator"');
   });
 
   describe('invoke', () => {

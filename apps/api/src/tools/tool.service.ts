@@ -1,3 +1,4 @@
+import { ToolResultCache } from '@chat/cache';
 import { Inject, Injectable } from '@nestjs/common';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { OwnerId } from '../auth/owner.js';
@@ -15,7 +16,10 @@ export interface ToolInvocation {
 export class ToolService {
   private readonly tools = new Map<string, { tool: Tool; validate: ValidateFunction }>();
 
-  constructor(@Inject(TOOLS) tools: Tool[]) {
+  constructor(
+    @Inject(TOOLS) tools: Tool[],
+    private readonly cache: ToolResultCache,
+  ) {
     const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true });
     for (const tool of tools) {
       if (this.tools.has(tool.name)) throw new Error(`two tools are named "${tool.name}"`);
@@ -45,7 +49,11 @@ export class ToolService {
       throw invalidInput(`${where} ${first?.message ?? 'are invalid'}${extra}`);
     }
     try {
-      return { result: await entry.tool.execute(input as Record<string, unknown>, { owner }), cached: false };
+      // Only tools that declare themselves cacheable are; their failures never are.
+      const { value, cached } = await this.cache.getOrRun(entry.tool, input, () =>
+        entry.tool.execute(input as Record<string, unknown>, { owner }),
+      );
+      return { result: value, cached };
     } catch (error) {
       if (error instanceof ToolInputError) throw invalidInput(error.message);
       throw error;

@@ -1,3 +1,4 @@
+import { CacheEngine, type CacheNamespace } from '@chat/cache';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,15 @@ export interface CreatedUser {
 
 @Injectable()
 export class UsersService {
-  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
+  /** Key hash → user: authentication runs on every request and must not cost a query each time. */
+  private readonly byKeyHash: CacheNamespace;
+
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    engine: CacheEngine,
+  ) {
+    this.byKeyHash = engine.namespace('api-key', { ttlMs: 60_000 });
+  }
 
   async create(name: string): Promise<CreatedUser> {
     const apiKey = generateApiKey();
@@ -26,7 +35,16 @@ export class UsersService {
   }
 
   async findByApiKey(apiKey: string): Promise<AuthenticatedUser | null> {
-    const user = await this.users.findOne({ where: { apiKeyHash: hashApiKey(apiKey) }, select: { id: true, name: true } });
-    return user === null ? null : { id: ownerIdOf(user.id), name: user.name };
+    const hash = hashApiKey(apiKey);
+    const { value } = await this.byKeyHash.getOrLoad(
+      hash,
+      async () => {
+        const user = await this.users.findOne({ where: { apiKeyHash: hash }, select: { id: true, name: true } });
+        return user === null ? null : { id: user.id, name: user.name };
+      },
+      // Unknown keys are not remembered: guessing must not fill the cache.
+      { shouldCache: (user) => user !== null },
+    );
+    return value === null ? null : { id: ownerIdOf(value.id), name: value.name };
   }
 }

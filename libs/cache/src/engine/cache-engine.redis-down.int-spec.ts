@@ -1,0 +1,281 @@
+import { freePort } from '@chat/testing';
+import { Redis } from 'ioredis';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CacheEngine } from './cache-engine.js';
+import type { CacheEngineOptions } from './cache-engine.options.js';
+import type { CacheEvent, CacheNamespace } from './cache.types.js';
+import { countingLoader } from './cache-engine.contract.js';
+
+/**
+ * Fail-open against a private redis-server that the tests stop, kill and restart. Every call made
+ * while Redis is unavailable must settle on its own: the test timeouts are the bound (no durations
+ * are asserted), a hung call fails its test.
+ */
+const MINUTE = 60_000;
+const keyPrefix = `test-cache-down-${randomUUID()}`;
+
+let port = 0;
+let server: ChildProcess | null = null;
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Answers true once something on the port replies +PONG to PING. */
+function pings(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port: p, host: '127.0.0.1' });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+async function startServer(): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  for (let i = 0; i < 100; i++) {
+    if (await pings(port)) return child;
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server did not start on port ${port}:\n${output}`);
+}
+
+async function killServer(): Promise<void> {
+  const child = server;
+  server = null;
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGCONT');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** A client to look into the private server, that never waits for it. */
+function inspector(): Redis {
+  return new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+}
+
+async function existsInRedis(key: string): Promise<boolean> {
+  const client = inspector();
+  try {
+    await client.connect();
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await client.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1_000);
+      cursor = next;
+      found.push(...batch.filter((k) => k.endsWith(`:${key}`)));
+    } while (cursor !== '0');
+    return found.length > 0;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+const engines: CacheEngine[] = [];
+
+function engineOn(options: Partial<CacheEngineOptions> = {}): CacheEngine {
+  const engine = CacheEngine.create({
+    redisUrl: `redis://127.0.0.1:${port}`,
+    keyPrefix,
+    l2TimeoutMs: 150,
+    breakerFailures: 3,
+    breakerCooldownMs: 500,
+    ...options,
+  });
+  engines.push(engine);
+  return engine;
+}
+
+function l2ErrorEvents(engine: CacheEngine): () => number {
+  let count = 0;
+  engine.onEvent((event: CacheEvent) => {
+    if (event.type === 'error' && event.tier === 'l2') count++;
+  });
+  return () => count;
+}
+
+/** What a service does with its cache while Redis is away: every call must settle and be right. */
+async function exerciseWhileRedisIsAway(ns: CacheNamespace, warmKeys: string[], label: string, invalidateAll: boolean): Promise<void> {
+  for (const key of warmKeys) expect(await ns.get(key)).toBe(`value-of-${key}`);
+  expect(await ns.get(`${label}-absent`)).toBeUndefined();
+
+  await ns.set(`${label}-written`, 'written while away');
+  expect(await ns.get(`${label}-written`)).toBe('written while away');
+
+  const loader = countingLoader((call) => `loaded-${call}`);
+  expect(await ns.getOrLoad(`${label}-loaded`, loader.load)).toEqual({ value: 'loaded-1', source: 'loader' });
+  expect(await ns.getOrLoad(`${label}-loaded`, loader.load)).toEqual({ value: 'loaded-1', source: 'l1' });
+
+  const distributed = countingLoader(() => 'loaded-alone');
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => ns.getOrLoad(`${label}-distributed`, distributed.load, { distributed: true })),
+  );
+  expect(results.every((r) => r.value === 'loaded-alone')).toBe(true);
+  expect(distributed.calls()).toBe(1);
+
+  await ns.delete(warmKeys[0]!);
+  expect(await ns.get(warmKeys[0]!)).toBeUndefined();
+  if (invalidateAll) {
+    await ns.invalidateAll();
+    expect(await ns.get(warmKeys[1]!)).toBeUndefined();
+  }
+}
+
+/** Many L2 lookups in a row; with the circuit open most of them must not reach Redis. */
+async function hammer(ns: CacheNamespace, attempts: () => number, label: string): Promise<{ calls: number; attempts: number }> {
+  const before = attempts();
+  const calls = 40;
+  for (let i = 0; i < calls; i++) expect(await ns.get(`${label}-miss-${i}`)).toBeUndefined();
+  return { calls, attempts: attempts() - before };
+}
+
+describe('cache engine with Redis down or slow (private redis-server)', () => {
+  beforeAll(async () => {
+    port = await freePort();
+    server = await startServer();
+  });
+
+  afterAll(async () => {
+    await Promise.all(engines.splice(0).map((engine) => engine.close()));
+    await killServer();
+    for (const child of children) child.kill('SIGKILL');
+  });
+
+  it('Redis stops answering (SIGSTOP): calls fall through to L1 and the loader, the circuit opens, L2 resumes after SIGCONT', async () => {
+    const engine = engineOn();
+    const attempts = l2ErrorEvents(engine);
+    await engine.ready();
+    const ns = engine.namespace('slow', { ttlMs: MINUTE });
+    const warm = ['w0', 'w1', 'w2', 'w3'];
+    for (const key of warm) await ns.set(key, `value-of-${key}`);
+    for (const key of warm) expect(await ns.get(key)).toBe(`value-of-${key}`);
+    expect(await existsInRedis('w0')).toBe(true);
+    expect(ns.stats().l2.errors).toBe(0);
+
+    server!.kill('SIGSTOP');
+    try {
+      await exerciseWhileRedisIsAway(ns, warm, 'slow', true);
+      expect(ns.stats().l2.errors).toBeGreaterThan(0);
+      expect(attempts()).toBeGreaterThan(0);
+      const { calls, attempts: made } = await hammer(ns, attempts, 'slow');
+      expect(made).toBeLessThan(calls / 2);
+    } finally {
+      server!.kill('SIGCONT');
+    }
+
+    await vi.waitFor(
+      async () => {
+        await ns.set('slow-after', 'back');
+        expect(await existsInRedis('slow-after')).toBe(true);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+  }, 30_000);
+
+  it('Redis killed (SIGKILL): calls keep working, errors are counted, the circuit opens; after a restart L2 resumes by itself', async () => {
+    const engine = engineOn();
+    const reader = engineOn();
+    const attempts = l2ErrorEvents(engine);
+    await Promise.all([engine.ready(), reader.ready()]);
+    const ns = engine.namespace('killed', { ttlMs: MINUTE });
+    const readerNs = reader.namespace('killed', { ttlMs: MINUTE });
+    const warm = ['w0', 'w1', 'w2', 'w3'];
+    for (const key of warm) await ns.set(key, `value-of-${key}`);
+    for (const key of warm) expect(await ns.get(key)).toBe(`value-of-${key}`);
+    expect(await existsInRedis('w3')).toBe(true);
+
+    await killServer();
+    await exerciseWhileRedisIsAway(ns, warm, 'killed', false);
+    expect(ns.stats().l2.errors).toBeGreaterThan(0);
+    const { calls, attempts: made } = await hammer(ns, attempts, 'killed');
+    expect(made).toBeLessThan(calls / 2);
+    // The other engine, which had nothing in L1, falls through to its loader as well.
+    expect(await readerNs.getOrLoad('w2', async () => 'from-source')).toEqual({ value: 'from-source', source: 'loader' });
+
+    server = await startServer(); // same port, empty
+    await vi.waitFor(
+      async () => {
+        await ns.set('killed-after', 'back');
+        expect(await existsInRedis('killed-after')).toBe(true);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+    // L2 reads are back too: the other engine, which never held the key, finds it in Redis
+    // (a get that misses stores nothing, so only L2 can answer it).
+    await vi.waitFor(async () => expect(await readerNs.get('killed-after')).toBe('back'), { timeout: 15_000, interval: 200 });
+    expect(readerNs.stats().l2.hits).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('an invalidateAll made while Redis is down: once Redis is back, the processes share L2 again', async () => {
+    const a = engineOn();
+    const b = engineOn();
+    await Promise.all([a.ready(), b.ready()]);
+    const nsA = a.namespace('diverge', { ttlMs: MINUTE });
+    const nsB = b.namespace('diverge', { ttlMs: MINUTE });
+    await nsA.set('before', 'shared');
+    expect(await nsB.get('before')).toBe('shared');
+
+    await killServer();
+    await nsA.invalidateAll();
+    expect(await nsA.get('before')).toBeUndefined();
+
+    server = await startServer(); // same port, empty
+    // B never holds 'conv' in L1 (a get that misses stores nothing): only L2 can answer it.
+    let round = 0;
+    await vi.waitFor(
+      async () => {
+        round++;
+        await nsA.set('conv', `from-a-${round}`);
+        expect(await nsB.get('conv')).toBe(`from-a-${round}`);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+  }, 30_000);
+
+  it('an engine pointed at a port where nothing listens works L1-only from the start', async () => {
+    const deadPort = await freePort();
+    const engine = CacheEngine.create({ redisUrl: `redis://127.0.0.1:${deadPort}`, keyPrefix, l2TimeoutMs: 150 });
+    engines.push(engine);
+    const ns = engine.namespace('nothing', { ttlMs: MINUTE });
+    await ns.set('k', 'v');
+    expect(await ns.get('k')).toBe('v');
+    expect(await ns.get('absent')).toBeUndefined();
+    const loader = countingLoader(() => 'loaded');
+    expect(await ns.getOrLoad('l', loader.load)).toEqual({ value: 'loaded', source: 'loader' });
+    expect(await ns.getOrLoad('l', loader.load)).toEqual({ value: 'loaded', source: 'l1' });
+    expect(await ns.getOrLoad('d', loader.load, { distributed: true })).toEqual({ value: 'loaded', source: 'loader' });
+    await ns.delete('k');
+    expect(await ns.get('k')).toBeUndefined();
+    await ns.invalidateAll();
+    expect(await ns.get('l')).toBeUndefined();
+    expect(loader.calls()).toBe(2);
+    expect(ns.stats().l2.errors).toBeGreaterThan(0);
+    await engine.close();
+    await engine.close();
+  }, 20_000);
+});

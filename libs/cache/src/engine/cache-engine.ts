@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { CacheEventListener, CacheEvent, CacheNamespace, CacheStats, NamespaceOptions } from './cache.types.js';
+import type { CacheEngineOptions } from './cache-engine.options.js';
+import { MultiTierNamespace, type NamespaceContext } from './cache-namespace.js';
+import { RedisTier } from './redis-tier.js';
+
+const NAMESPACE_DEFAULTS = {
+  graceMs: 0,
+  l1MaxEntries: 10_000,
+  l1MaxBytes: 64 * 1024 * 1024,
+  l1Only: false,
+  refreshAheadHits: 0,
+};
+
+interface BusMessage {
+  /** Sender, so a process ignores its own messages. */
+  o: string;
+  n: string;
+  k?: string;
+  v?: number;
+}
+
+/**
+ * The multi-tier cache: an in-process LRU per namespace (L1) in front of Redis (L2), with an
+ * invalidation bus that keeps every process's L1 coherent, and cross-process single-flight.
+ * Without Redis it is L1-only behind the same API.
+ */
+export class CacheEngine {
+  private readonly namespaces = new Map<string, MultiTierNamespace>();
+  private readonly listeners = new Set<CacheEventListener>();
+  private readonly redis: RedisTier | null;
+  private readonly context: NamespaceContext;
+  private readonly channel: string;
+
+  private constructor(options: CacheEngineOptions) {
+    const now = options.now ?? Date.now;
+    const prefix = options.keyPrefix ?? 'chat-cache';
+    this.channel = `${prefix}:invalidate`;
+    this.redis =
+      options.redisUrl === null
+        ? null
+        : new RedisTier({
+            url: options.redisUrl,
+            timeoutMs: options.l2TimeoutMs ?? 150,
+            breakerFailures: options.breakerFailures ?? 5,
+            breakerCooldownMs: options.breakerCooldownMs ?? 2_000,
+            now,
+            onError: (error) => this.emit({ type: 'error', cache: '*', tier: 'l2', error: error.message }),
+          });
+    const instanceId = randomUUID();
+    this.context = {
+      prefix,
+      instanceId,
+      redis: this.redis,
+      now,
+      compressAboveBytes: options.compressAboveBytes ?? 1_024,
+      lockTtlMs: options.lockTtlMs ?? 30_000,
+      lockWaitMs: options.lockWaitMs ?? 30_000,
+      emit: (event) => this.emit(event),
+      broadcast: (message) => {
+        if (this.redis === null) return;
+        this.redis.publish(this.channel, JSON.stringify({ o: instanceId, ...message } satisfies BusMessage)).catch(() => {
+          this.emit({ type: 'error', cache: message.n, tier: 'bus', error: 'invalidation not published' });
+        });
+      },
+    };
+    if (this.redis !== null) {
+      this.redis.subscribe(this.channel, (raw) => this.receive(raw));
+      // Messages may have been missed while disconnected: forget L1 and relearn namespace versions.
+      this.redis.onBusReady(() => {
+        for (const ns of this.namespaces.values()) {
+          ns.dropFromL1();
+          void this.syncVersion(ns);
+        }
+      });
+    }
+  }
+
+  static create(options: CacheEngineOptions): CacheEngine {
+    return new CacheEngine(options);
+  }
+
+  /** Resolves once Redis answers (at most ~2 s), or at once without Redis. */
+  async ready(): Promise<void> {
+    if (this.redis === null) return;
+    await this.redis.ready();
+    await Promise.all([...this.namespaces.values()].map((ns) => this.syncVersion(ns)));
+  }
+
+  get redisConfigured(): boolean {
+    return this.redis !== null;
+  }
+
+  /** `closed` when Redis answers normally, `open` while calls to it are refused after failures. */
+  get l2State(): 'none' | 'closed' | 'open' | 'half-open' {
+    return this.redis === null ? 'none' : this.redis.breakerState;
+  }
+
+  namespace(name: string, options: NamespaceOptions): CacheNamespace {
+    const existing = this.namespaces.get(name);
+    if (existing !== undefined) return existing;
+    if (!/^[\w.-]{1,64}$/.test(name)) throw new Error(`cache namespace name "${name}" must be 1-64 of [A-Za-z0-9_.-]`);
+    const ns = new MultiTierNamespace(name, { ...NAMESPACE_DEFAULTS, ...stripUndefined(options), ttlMs: options.ttlMs }, this.context);
+    this.namespaces.set(name, ns);
+    void this.syncVersion(ns);
+    return ns;
+  }
+
+  stats(): Record<string, CacheStats> {
+    return Object.fromEntries([...this.namespaces].map(([name, ns]) => [name, ns.stats()]));
+  }
+
+  onEvent(listener: CacheEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.redis?.close();
+  }
+
+  private emit(event: CacheEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a listener's bug must not break caching
+      }
+    }
+  }
+
+  private receive(raw: string): void {
+    let message: BusMessage;
+    try {
+      message = JSON.parse(raw) as BusMessage;
+    } catch {
+      return;
+    }
+    if (message.o === this.context.instanceId) return;
+    const ns = this.namespaces.get(message.n);
+    if (ns === undefined) return;
+    if (message.v !== undefined) ns.adoptVersion(message.v);
+    else ns.dropFromL1(message.k);
+  }
+
+  private async syncVersion(ns: MultiTierNamespace): Promise<void> {
+    if (this.redis === null || !ns.useL2) return;
+    try {
+      ns.adoptVersion(await this.redis.getNumber(ns.versionKey));
+    } catch {
+      // Redis down: keep the version we have; the bus resync fixes it when Redis is back.
+    }
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

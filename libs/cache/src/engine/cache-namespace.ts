@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { CacheEvent, CacheNamespace, CacheStats, EntryOptions, Loaded, LoadOptions, NamespaceOptions } from './cache.types.js';
+import type { RedisTier } from './redis-tier.js';
+import { decode, encode, pack, unpack } from './serializer.js';
+
+/** What both tiers hold: the encoded value and its two deadlines. */
+interface Entry {
+  data: string;
+  /** Fresh until then (ms since epoch). */
+  freshUntil: number;
+  /** Servable as stale (with a background refresh) until then. */
+  staleUntil: number;
+  ttlMs: number;
+  hits: number;
+}
+
+interface Frequency {
+  count: number;
+  since: number;
+}
+
+export interface NamespaceContext {
+  prefix: string;
+  instanceId: string;
+  redis: RedisTier | null;
+  now: () => number;
+  compressAboveBytes: number;
+  lockTtlMs: number;
+  lockWaitMs: number;
+  emit: (event: CacheEvent) => void;
+  /** Tells the other processes to drop a key (or, with a version, the whole namespace) from L1. */
+  broadcast: (message: { n: string; k?: string; v?: number }) => void;
+}
+
+const FRESH_SHARE_FOR_REFRESH_AHEAD = 0.2;
+
+export class MultiTierNamespace implements CacheNamespace {
+  private readonly l1: LRUCache<string, Entry>;
+  private readonly inflight = new Map<string, Promise<Loaded<unknown>>>();
+  private readonly refreshing = new Set<string>();
+  /** Measured reads per key, for adaptive TTL and refresh-ahead; bounded like L1. */
+  private readonly frequency: LRUCache<string, Frequency>;
+  private version = 0;
+  private readonly counters = {
+    hits: 0,
+    misses: 0,
+    l1Hits: 0,
+    l2Hits: 0,
+    l2Errors: 0,
+    evictions: 0,
+    stampedesCoalesced: 0,
+    staleServed: 0,
+    refreshes: 0,
+    loads: 0,
+    loadErrors: 0,
+  };
+
+  constructor(
+    readonly name: string,
+    private readonly options: Required<Omit<NamespaceOptions, 'maxTtlMs'>> & { maxTtlMs?: number },
+    private readonly ctx: NamespaceContext,
+  ) {
+    this.l1 = new LRUCache<string, Entry>({
+      max: options.l1MaxEntries,
+      maxSize: options.l1MaxBytes,
+      // UTF-16 in memory: two bytes a character, plus the entry's fixed fields.
+      sizeCalculation: (entry, key) => entry.data.length * 2 + key.length * 2 + 64,
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') {
+          this.counters.evictions++;
+          this.ctx.emit({ type: 'eviction', cache: this.name });
+        }
+      },
+    });
+    this.frequency = new LRUCache<string, Frequency>({ max: Math.max(1_000, options.l1MaxEntries * 2) });
+  }
+
+  get useL2(): boolean {
+    return this.ctx.redis !== null && !this.options.l1Only;
+  }
+
+  get versionKey(): string {
+    return `${this.ctx.prefix}:${this.name}:version`;
+  }
+
+  /** Another process bumped the version (or we learnt it at start): older keys are gone for us. */
+  adoptVersion(version: number): void {
+    if (version === this.version) return;
+    this.version = version;
+    this.l1.clear();
+  }
+
+  dropFromL1(key?: string): void {
+    if (key === undefined) this.l1.clear();
+    else this.l1.delete(key);
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const found = await this.lookup(key);
+    if (found === undefined || found.entry.freshUntil <= this.ctx.now()) {
+      this.miss();
+      return undefined;
+    }
+    this.hit(key, found);
+    return decode<T>(found.entry.data);
+  }
+
+  async set<T>(key: string, value: T, options: EntryOptions = {}): Promise<void> {
+    await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
+    this.ctx.broadcast({ n: this.name, k: key });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.l1.delete(key);
+    if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch(() => this.l2Error());
+    this.ctx.broadcast({ n: this.name, k: key });
+  }
+
+  async invalidateAll(): Promise<void> {
+    let version = this.version + 1;
+    if (this.ctx.redis !== null) {
+      try {
+        version = await this.ctx.redis.incr(this.versionKey);
+      } catch {
+        // Redis is down: bump locally; others learn it when the bus is back (they clear L1 on reconnect).
+        this.l2Error();
+      }
+    }
+    this.adoptVersion(version);
+    this.ctx.broadcast({ n: this.name, v: version });
+  }
+
+  async getOrLoad<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T> = {}): Promise<Loaded<T>> {
+    if (options.bypass === true) return { value: await this.runLoader(loader), source: 'loader' };
+    const found = await this.lookup(key);
+    const now = this.ctx.now();
+    if (found !== undefined) {
+      const { entry, tier } = found;
+      if (entry.freshUntil > now) {
+        this.hit(key, found);
+        if (this.shouldRefreshAhead(entry, now)) this.refreshInBackground(key, loader, options);
+        return { value: decode<T>(entry.data), source: tier };
+      }
+      // Past its TTL but within grace: answer now, refresh behind.
+      this.counters.staleServed++;
+      this.counters.hits++;
+      this.ctx.emit({ type: 'hit', cache: this.name, tier: 'stale' });
+      this.refreshInBackground(key, loader, options);
+      return { value: decode<T>(entry.data), source: 'stale' };
+    }
+    this.miss();
+    return this.singleFlight(key, loader, options);
+  }
+
+  stats(): CacheStats {
+    const c = this.counters;
+    const lookups = c.hits + c.misses;
+    return {
+      hits: c.hits,
+      misses: c.misses,
+      hitRate: lookups === 0 ? 0 : c.hits / lookups,
+      l1: { hits: c.l1Hits, size: this.l1.size, bytes: this.l1.calculatedSize },
+      l2: { hits: c.l2Hits, errors: c.l2Errors },
+      evictions: c.evictions,
+      stampedesCoalesced: c.stampedesCoalesced,
+      staleServed: c.staleServed,
+      refreshes: c.refreshes,
+      loads: c.loads,
+      loadErrors: c.loadErrors,
+    };
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private redisKey(key: string): string {
+    return `${this.ctx.prefix}:${this.name}:v${this.version}:${key}`;
+  }
+
+  /** L1, then L2 (filling L1); entries past their grace period are not found. */
+  private async lookup(key: string): Promise<{ entry: Entry; tier: 'l1' | 'l2' } | undefined> {
+    const now = this.ctx.now();
+    const local = this.l1.get(key);
+    if (local !== undefined && local.staleUntil > now) return { entry: local, tier: 'l1' };
+    if (!this.useL2) return undefined;
+    const version = this.version;
+    let stored: string | undefined;
+    try {
+      stored = await this.ctx.redis!.get(this.redisKey(key));
+    } catch {
+      this.l2Error();
+      return undefined;
+    }
+    if (stored === undefined) return undefined;
+    const parsed = JSON.parse(stored) as { d: string; f: number; s: number; t: number };
+    if (parsed.s <= now) return undefined;
+    const entry: Entry = { data: unpack(parsed.d), freshUntil: parsed.f, staleUntil: parsed.s, ttlMs: parsed.t, hits: 0 };
+    // A version bump while we were reading means this entry belongs to the old generation.
+    if (version === this.version) this.l1.set(key, entry, { ttl: this.l1Ttl(entry.staleUntil - now) });
+    return { entry, tier: 'l2' };
+  }
+
+  private hit(key: string, found: { entry: Entry; tier: 'l1' | 'l2' }): void {
+    this.counters.hits++;
+    found.entry.hits++;
+    if (found.tier === 'l1') this.counters.l1Hits++;
+    else this.counters.l2Hits++;
+    this.ctx.emit({ type: 'hit', cache: this.name, tier: found.tier });
+    const frequency = this.frequency.get(key);
+    if (frequency === undefined) this.frequency.set(key, { count: 1, since: this.ctx.now() });
+    else frequency.count++;
+  }
+
+  private miss(): void {
+    this.counters.misses++;
+    this.ctx.emit({ type: 'miss', cache: this.name });
+  }
+
+  private l2Error(): void {
+    this.counters.l2Errors++;
+  }
+
+  /** With the invalidation bus down, L1 cannot hear about writes elsewhere: keep its entries short. */
+  private l1Ttl(ttlMs: number): number {
+    const busDown = this.useL2 && !this.ctx.redis!.busHealthy;
+    return Math.max(1, Math.ceil(busDown ? Math.min(ttlMs, 1_000) : ttlMs));
+  }
+
+  /** Adaptive TTL: the base TTL grows with the key's measured reads per minute, up to maxTtlMs. */
+  private ttlFor(key: string, base: number): number {
+    const max = this.options.maxTtlMs;
+    const frequency = this.frequency.get(key);
+    if (max === undefined || max <= base || frequency === undefined) return base;
+    const minutes = Math.max(1, (this.ctx.now() - frequency.since) / 60_000);
+    const perMinute = frequency.count / minutes;
+    return Math.min(max, Math.round(base * (1 + Math.log2(1 + perMinute))));
+  }
+
+  private shouldRefreshAhead(entry: Entry, now: number): boolean {
+    const threshold = this.options.refreshAheadHits;
+    return threshold > 0 && entry.hits >= threshold && entry.freshUntil - now < entry.ttlMs * FRESH_SHARE_FOR_REFRESH_AHEAD;
+  }
+
+  private async store(key: string, value: unknown, baseTtlMs: number): Promise<void> {
+    const now = this.ctx.now();
+    const ttlMs = this.ttlFor(key, baseTtlMs);
+    const data = encode(value);
+    const entry: Entry = { data, freshUntil: now + ttlMs, staleUntil: now + ttlMs + this.options.graceMs, ttlMs, hits: 0 };
+    this.l1.set(key, entry, { ttl: this.l1Ttl(ttlMs + this.options.graceMs) });
+    if (!this.useL2) return;
+    const payload = JSON.stringify({ d: pack(data, this.ctx.compressAboveBytes), f: entry.freshUntil, s: entry.staleUntil, t: ttlMs });
+    await this.ctx.redis!.set(this.redisKey(key), payload, ttlMs + this.options.graceMs).catch(() => this.l2Error());
+  }
+
+  private async runLoader<T>(loader: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    this.counters.loads++;
+    try {
+      const value = await loader();
+      this.ctx.emit({ type: 'load', cache: this.name, durationMs: performance.now() - started, ok: true });
+      return value;
+    } catch (error) {
+      this.counters.loadErrors++;
+      this.ctx.emit({ type: 'load', cache: this.name, durationMs: performance.now() - started, ok: false });
+      throw error;
+    }
+  }
+
+  private async loadAndStore<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): Promise<T> {
+    const value = await this.runLoader(loader);
+    if (options.shouldCache === undefined || options.shouldCache(value)) {
+      await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
+      this.ctx.broadcast({ n: this.name, k: key });
+    }
+    return value;
+  }
+
+  /** Concurrent misses on one key share one load here; with `distributed`, across processes too. */
+  private singleFlight<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): Promise<Loaded<T>> {
+    const pending = this.inflight.get(key);
+    if (pending !== undefined) {
+      this.counters.stampedesCoalesced++;
+      this.ctx.emit({ type: 'coalesced', cache: this.name, distributed: false });
+      return pending as Promise<Loaded<T>>;
+    }
+    const run = (async (): Promise<Loaded<T>> => {
+      if (options.distributed === true && this.useL2) return this.distributedLoad(key, loader, options);
+      return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+    })().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, run);
+    return run;
+  }
+
+  /**
+   * One loader across every process sharing Redis: the first takes a short lock and loads; the
+   * others wait for the value to appear in L2. If the holder dies its lock expires (`lockTtlMs`)
+   * and a waiter takes over; if Redis fails or the wait is too long, a waiter loads by itself.
+   */
+  private async distributedLoad<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): Promise<Loaded<T>> {
+    const redis = this.ctx.redis!;
+    const lockKey = `${this.redisKey(key)}:lock`;
+    const token = `${this.ctx.instanceId}:${randomUUID()}`;
+    const deadline = this.ctx.now() + this.ctx.lockWaitMs;
+    let delay = 10;
+    let waited = false;
+    for (;;) {
+      let acquired: boolean;
+      try {
+        acquired = await redis.tryLock(lockKey, token, this.ctx.lockTtlMs);
+      } catch {
+        this.l2Error();
+        return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+      }
+      if (acquired) {
+        try {
+          // The previous holder may have filled the key just before releasing its lock.
+          if (waited) {
+            const filled = await this.lookup(key);
+            if (filled !== undefined && filled.entry.freshUntil > this.ctx.now()) {
+              return { value: decode<T>(filled.entry.data), source: filled.tier };
+            }
+          }
+          return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+        } finally {
+          await redis.unlock(lockKey, token).catch(() => this.l2Error());
+        }
+      }
+      if (!waited) {
+        waited = true;
+        this.counters.stampedesCoalesced++;
+        this.ctx.emit({ type: 'coalesced', cache: this.name, distributed: true });
+      }
+      if (this.ctx.now() >= deadline) return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 100);
+      const filled = await this.lookup(key);
+      if (filled !== undefined && filled.entry.freshUntil > this.ctx.now()) {
+        return { value: decode<T>(filled.entry.data), source: filled.tier };
+      }
+    }
+  }
+
+  private refreshInBackground<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): void {
+    if (this.refreshing.has(key) || this.inflight.has(key)) return;
+    this.refreshing.add(key);
+    this.counters.refreshes++;
+    this.loadAndStore(key, loader, options)
+      .catch(() => undefined) // the stale value stays until grace ends; the error was counted
+      .finally(() => this.refreshing.delete(key));
+  }
+}

@@ -1,0 +1,169 @@
+import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
+import { CircuitBreaker } from './circuit-breaker.js';
+
+export class RedisUnavailable extends Error {
+  override name = 'RedisUnavailable';
+}
+
+export interface RedisTierOptions {
+  url: string;
+  timeoutMs: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  now: () => number;
+  /** Called once per failed operation (for stats and events). */
+  onError: (error: Error) => void;
+}
+
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/**
+ * L2 and the cross-process plumbing, all fail-fast: every operation has a deadline, the client keeps
+ * no offline queue, and a circuit breaker stops calling a Redis that keeps failing, then tries again
+ * on its own. Values go through `@keyv/redis`; locks, counters and pub/sub use the same node-redis client.
+ */
+export class RedisTier {
+  private readonly client: RedisClientType;
+  private readonly subscriber: RedisClientType;
+  private readonly store: KeyvRedis<string>;
+  private readonly breaker: CircuitBreaker;
+  private readonly subscriptions = new Map<string, (message: string) => void>();
+  private readonly readyListeners: Array<() => void> = [];
+  private closed = false;
+  private subscriberReady = false;
+
+  constructor(private readonly options: RedisTierOptions) {
+    const clientOptions = {
+      url: options.url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: Math.max(500, options.timeoutMs * 4),
+        // Keep trying in the background; callers never wait for it.
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000),
+      },
+    };
+    this.client = createClient(clientOptions) as RedisClientType;
+    this.subscriber = createClient(clientOptions) as RedisClientType;
+    // node-redis throws an unhandled 'error' otherwise; failures are seen through the operations.
+    this.client.on('error', () => undefined);
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('end', () => (this.subscriberReady = false));
+    this.subscriber.on('ready', () => {
+      this.subscriberReady = true;
+      for (const listener of this.readyListeners) listener();
+    });
+    this.store = new KeyvRedis<string>(this.client, { throwOnErrors: true, throwOnConnectError: false });
+    this.store.on('error', () => undefined);
+    this.breaker = new CircuitBreaker(options.breakerFailures, options.breakerCooldownMs, options.now);
+    this.client.connect().catch(() => undefined);
+    this.subscriber.connect().catch(() => undefined);
+  }
+
+  /** True while the invalidation channel is connected (L1 entries can be trusted for their full TTL). */
+  get busHealthy(): boolean {
+    return this.subscriberReady;
+  }
+
+  get breakerState(): 'closed' | 'open' | 'half-open' {
+    return this.breaker.state;
+  }
+
+  /** Called each time the subscriber (re)connects: messages may have been missed meanwhile. */
+  onBusReady(listener: () => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  async ready(timeoutMs = 2_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.client.isReady && this.subscriberReady) return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.guard(() => this.store.get(key));
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.guard(() => this.store.set(key, value, Math.max(1, Math.ceil(ttlMs))));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.guard(() => this.store.delete(key));
+  }
+
+  async getNumber(key: string): Promise<number> {
+    const value = await this.guard(() => this.client.get(key));
+    return value === null ? 0 : Number(value);
+  }
+
+  incr(key: string): Promise<number> {
+    return this.guard(() => this.client.incr(key));
+  }
+
+  /** SET NX PX: true if this caller now holds the lock. */
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const result = await this.guard(() => this.client.set(key, token, { NX: true, PX: ttlMs }));
+    return result === 'OK';
+  }
+
+  /** Deletes the lock only if this caller still holds it. */
+  async unlock(key: string, token: string): Promise<void> {
+    await this.guard(() => this.client.eval(UNLOCK, { keys: [key], arguments: [token] }));
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.guard(() => this.client.publish(channel, message));
+  }
+
+  subscribe(channel: string, handler: (message: string) => void): void {
+    this.subscriptions.set(channel, handler);
+    // node-redis re-subscribes after a reconnect by itself.
+    this.subscriber.subscribe(channel, handler).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      [this.client, this.subscriber].map(async (c) => {
+        if (!c.isOpen) return;
+        // A client still (re)connecting would wait forever on QUIT: drop it instead.
+        if (!c.isReady) {
+          c.destroy();
+          return;
+        }
+        try {
+          await Promise.race([c.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timed out')), 1_000))]);
+        } catch {
+          c.destroy();
+        }
+      }),
+    );
+  }
+
+  /** Runs one Redis operation within the deadline, through the breaker; failures throw RedisUnavailable. */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed || !this.breaker.allow()) throw new RedisUnavailable('Redis is unavailable (circuit open)');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        operation(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new RedisUnavailable(`Redis did not answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+        }),
+      ]);
+      this.breaker.success();
+      return result;
+    } catch (error) {
+      this.breaker.failure();
+      const failure = error instanceof RedisUnavailable ? error : new RedisUnavailable((error as Error).message);
+      this.options.onError(failure);
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
