@@ -39,6 +39,8 @@ export class MultiTierNamespace implements CacheNamespace {
   private readonly l1: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<Loaded<unknown>>>();
   private readonly refreshing = new Set<string>();
+  /** Keys written, deleted or invalidated while a load of them was in flight: that load must not store. */
+  private readonly overtaken = new Set<string>();
   /** Measured reads per key, for adaptive TTL and refresh-ahead; bounded like L1. */
   private readonly frequency: LRUCache<string, Frequency>;
   private version = 0;
@@ -93,7 +95,14 @@ export class MultiTierNamespace implements CacheNamespace {
 
   dropFromL1(key?: string): void {
     if (key === undefined) this.l1.clear();
-    else this.l1.delete(key);
+    else {
+      this.l1.delete(key);
+      this.overtake(key);
+    }
+  }
+
+  private overtake(key: string): void {
+    if (this.inflight.has(key) || this.refreshing.has(key)) this.overtaken.add(key);
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -107,11 +116,13 @@ export class MultiTierNamespace implements CacheNamespace {
   }
 
   async set<T>(key: string, value: T, options: EntryOptions = {}): Promise<void> {
+    this.overtake(key);
     await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
     this.ctx.broadcast({ n: this.name, k: key });
   }
 
   async delete(key: string): Promise<void> {
+    this.overtake(key);
     this.l1.delete(key);
     if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch(() => this.l2Error());
     this.ctx.broadcast({ n: this.name, k: key });
@@ -267,8 +278,12 @@ export class MultiTierNamespace implements CacheNamespace {
   }
 
   private async loadAndStore<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): Promise<T> {
+    const version = this.version;
+    this.overtaken.delete(key);
     const value = await this.runLoader(loader);
-    if (options.shouldCache === undefined || options.shouldCache(value)) {
+    // A write or invalidation that happened while loading is newer than what the loader read.
+    const overtaken = this.overtaken.delete(key) || version !== this.version;
+    if (!overtaken && (options.shouldCache === undefined || options.shouldCache(value))) {
       await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
       this.ctx.broadcast({ n: this.name, k: key });
     }
