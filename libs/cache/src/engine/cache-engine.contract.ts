@@ -225,15 +225,15 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         expect(back!.createdAt.getTime()).toBe(at.getTime());
         expect(back!.nested.deeper.when).toBeInstanceOf(Date);
         expect(back!.nested.list[0]).toBeInstanceOf(Date);
-        expect(back!.messages[1]!.sentAt).toBeInstanceOf(Date);
+        expect(back!.messages[1].sentAt).toBeInstanceOf(Date);
 
         const date = await ns.get<Date>('date');
         expect(date).toBeInstanceOf(Date);
         expect(date!.getTime()).toBe(at.getTime());
 
-        const loaded = await ns.getOrLoad('loaded', async () => ({ at }));
+        const loaded = await ns.getOrLoad('loaded', () => Promise.resolve({ at }));
         expect(loaded.value.at).toBeInstanceOf(Date);
-        const cached = await ns.getOrLoad('loaded', async () => ({ at: new Date(0) }));
+        const cached = await ns.getOrLoad('loaded', () => Promise.resolve({ at: new Date(0) }));
         expect(cached.source).not.toBe('loader');
         expect(cached.value.at).toBeInstanceOf(Date);
         expect(cached.value.at.getTime()).toBe(at.getTime());
@@ -279,7 +279,7 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         expect(await ns.get('multi')).toBe(multiByte);
         const back = await ns.get<typeof big>('big');
         expect(back).toEqual(big);
-        expect(back!.messages[1_999]!.at).toBeInstanceOf(Date);
+        expect(back!.messages[1_999].at).toBeInstanceOf(Date);
         expect(ns.stats().l1.bytes).toBeGreaterThanOrEqual(ascii.length);
       });
     });
@@ -367,9 +367,9 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         const loaded: string[] = [];
         const results = await Promise.all(
           ['a', 'b', 'c'].map((key) =>
-            ns.getOrLoad(key, async () => {
+            ns.getOrLoad(key, () => {
               loaded.push(key);
-              return key.toUpperCase();
+              return Promise.resolve(key.toUpperCase());
             }),
           ),
         );
@@ -408,7 +408,7 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         };
         await expect(ns.getOrLoad('k', syncThrow)).rejects.toThrow('sync boom');
         expect(ns.stats().loadErrors).toBe(1);
-        expect(await ns.getOrLoad('k', async () => 'after')).toEqual({ value: 'after', source: 'loader' });
+        expect(await ns.getOrLoad('k', () => Promise.resolve('after'))).toEqual({ value: 'after', source: 'loader' });
       });
 
       it('shouldCache=false returns the value without storing it', async () => {
@@ -452,6 +452,18 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         expect(await ns.get('k')).toBeUndefined();
       });
 
+      it('a set during an in-flight load wins over that load', async () => {
+        const { ns } = await namespace({ ttlMs: MINUTE });
+        const gate = deferred<string>();
+        const loader = countingLoader(() => gate.promise);
+        const pending = ns.getOrLoad('k', loader.load);
+        await until(() => expect(loader.calls()).toBe(1));
+        await ns.set('k', 'written-during-load');
+        gate.resolve('read-before-write');
+        expect((await pending).value).toBe('read-before-write');
+        expect(await ns.get('k')).toBe('written-during-load');
+      });
+
       it('an invalidateAll during an in-flight load is not undone by that load', async () => {
         const { ns } = await namespace({ ttlMs: MINUTE });
         const gate = deferred<string>();
@@ -468,7 +480,7 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
     describe('stale-while-revalidate', () => {
       it('within grace: serves the old value as stale once, refreshes in the background; after grace: loads', async () => {
         const { ns, clock } = await namespace({ ttlMs: MINUTE, graceMs: MINUTE });
-        expect(await ns.getOrLoad('k', async () => 'v1')).toEqual({ value: 'v1', source: 'loader' });
+        expect(await ns.getOrLoad('k', () => Promise.resolve('v1'))).toEqual({ value: 'v1', source: 'loader' });
 
         clock.advance(MINUTE + 30_000); // past the TTL, within grace
         const refresh = deferred<string>();
@@ -501,7 +513,7 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
 
       it('a failing background refresh keeps serving stale within grace and caches no error', async () => {
         const { ns, clock } = await namespace({ ttlMs: MINUTE, graceMs: MINUTE });
-        await ns.getOrLoad('k', async () => 'v1');
+        await ns.getOrLoad('k', () => Promise.resolve('v1'));
         clock.advance(MINUTE + 1);
         const failing = countingLoader((): Promise<string> => Promise.reject(new Error('source down')));
         expect(await ns.getOrLoad('k', failing.load)).toEqual({ value: 'v1', source: 'stale' });
@@ -518,9 +530,9 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
 
       it('without grace, an expired entry is never served stale', async () => {
         const { ns, clock } = await namespace({ ttlMs: MINUTE, graceMs: 0 });
-        await ns.getOrLoad('k', async () => 'v1');
+        await ns.getOrLoad('k', () => Promise.resolve('v1'));
         clock.advance(MINUTE + 1);
-        expect(await ns.getOrLoad('k', async () => 'v2')).toEqual({ value: 'v2', source: 'loader' });
+        expect(await ns.getOrLoad('k', () => Promise.resolve('v2'))).toEqual({ value: 'v2', source: 'loader' });
         expect(ns.stats().staleServed).toBe(0);
       });
     });
@@ -602,14 +614,14 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         const ns = engine.namespace(uniqueName('inv'), { ttlMs: MINUTE, graceMs: MINUTE });
         const other = engine.namespace(uniqueName('other'), { ttlMs: 5 * MINUTE });
         for (let i = 0; i < 20; i++) await ns.set(`k${i}`, i, { ttlMs: 5 * MINUTE });
-        await ns.getOrLoad('stale', async () => 'old');
+        await ns.getOrLoad('stale', () => Promise.resolve('old'));
         await other.set('k0', 'other');
         clock.advance(MINUTE + 1); // 'stale' is now within grace; k* are fresh
         expect(await ns.get('k3')).toBe(3);
 
         await ns.invalidateAll();
         for (let i = 0; i < 20; i++) expect(await ns.get(`k${i}`)).toBeUndefined();
-        expect(await ns.getOrLoad('stale', async () => 'new')).toEqual({ value: 'new', source: 'loader' });
+        expect(await ns.getOrLoad('stale', () => Promise.resolve('new'))).toEqual({ value: 'new', source: 'loader' });
         expect(ns.stats().staleServed).toBe(0);
         expect(await other.get('k0')).toBe('other');
 
@@ -664,10 +676,10 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         let stats = ns.stats();
         expect(stats.l1.size).toBe(3);
         expect(stats.evictions).toBe(1);
-        expect((await ns.getOrLoad('a', async () => 'loaded')).source).toBe('l1');
-        expect((await ns.getOrLoad('d', async () => 'loaded')).source).toBe('l1');
+        expect((await ns.getOrLoad('a', () => Promise.resolve('loaded'))).source).toBe('l1');
+        expect((await ns.getOrLoad('d', () => Promise.resolve('loaded'))).source).toBe('l1');
         // b was evicted from L1: it comes from another tier with its value, or from the loader.
-        const b = await ns.getOrLoad('b', async () => 'B-loaded');
+        const b = await ns.getOrLoad('b', () => Promise.resolve('B-loaded'));
         expect(b.source).not.toBe('l1');
         expect(b.value).toBe(b.source === 'loader' ? 'B-loaded' : 'B');
 
@@ -690,7 +702,7 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         expect(stats.l1.bytes).toBeGreaterThanOrEqual(stats.l1.size * valueLength);
         expect(stats.l1.size + stats.evictions).toBe(10);
         // The newest entry is the one kept.
-        expect((await ns.getOrLoad('k9', async () => 'loaded')).source).toBe('l1');
+        expect((await ns.getOrLoad('k9', () => Promise.resolve('loaded'))).source).toBe('l1');
       });
     });
 

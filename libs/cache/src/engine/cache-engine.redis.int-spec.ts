@@ -32,7 +32,7 @@ async function keysUnder(pattern: string): Promise<string[]> {
 async function valueKeyOf(ns: string, key: string): Promise<string> {
   const found = (await keysUnder(`${keyPrefix}:${ns}:*`)).filter((k) => k.endsWith(`:${key}`));
   expect(found, `one Redis key for ${ns}/${key}`).toHaveLength(1);
-  return found[0]!;
+  return found[0];
 }
 
 afterAll(async () => {
@@ -75,11 +75,11 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     const value = { text: 'hello', at: new Date('2024-05-06T07:08:09.010Z'), list: [{ when: new Date(0) }] };
     await nsA.set('k', value);
 
-    const loader = countingLoader(() => ({ text: 'from the source', at: new Date(), list: [] }));
+    const loader = countingLoader((): typeof value => ({ text: 'from the source', at: new Date(), list: [] }));
     const first = await nsB.getOrLoad('k', loader.load);
     expect(first).toEqual({ value, source: 'l2' });
     expect(first.value.at).toBeInstanceOf(Date);
-    expect(first.value.list[0]!.when).toBeInstanceOf(Date);
+    expect(first.value.list[0].when).toBeInstanceOf(Date);
     expect(nsB.stats().l2.hits).toBe(1);
     expect(await nsB.getOrLoad('k', loader.load)).toEqual({ value, source: 'l1' });
     expect(nsB.stats().l1.hits).toBe(1);
@@ -92,16 +92,16 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     const nsA = a.namespace(name, { ttlMs: MINUTE });
     const nsB = b.namespace(name, { ttlMs: MINUTE });
     await nsA.set('k', 'v1');
-    expect((await nsB.getOrLoad('k', async () => 'source')).source).toBe('l2');
-    expect(await nsB.getOrLoad('k', async () => 'source')).toEqual({ value: 'v1', source: 'l1' });
+    expect((await nsB.getOrLoad('k', () => Promise.resolve('source'))).source).toBe('l2');
+    expect(await nsB.getOrLoad('k', () => Promise.resolve('source'))).toEqual({ value: 'v1', source: 'l1' });
 
     await nsA.set('k', 'v2');
     await soon(async () => expect(await nsB.get('k')).toBe('v2'));
-    expect(await nsB.getOrLoad('k', async () => 'source')).toEqual({ value: 'v2', source: 'l1' });
+    expect(await nsB.getOrLoad('k', () => Promise.resolve('source'))).toEqual({ value: 'v2', source: 'l1' });
 
     // Give A's own message time to come back to it: A must not have dropped its fresh entry.
     await sleep(100);
-    expect(await nsA.getOrLoad('k', async () => 'source')).toEqual({ value: 'v2', source: 'l1' });
+    expect(await nsA.getOrLoad('k', () => Promise.resolve('source'))).toEqual({ value: 'v2', source: 'l1' });
   });
 
   it("A's delete makes B miss", async () => {
@@ -111,11 +111,11 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     const nsB = b.namespace(name, { ttlMs: MINUTE });
     await nsA.set('k', 'v');
     expect(await nsB.get('k')).toBe('v');
-    expect(await nsB.getOrLoad('k', async () => 'source')).toEqual({ value: 'v', source: 'l1' });
+    expect(await nsB.getOrLoad('k', () => Promise.resolve('source'))).toEqual({ value: 'v', source: 'l1' });
 
     await nsA.delete('k');
     await soon(async () => expect(await nsB.get('k')).toBeUndefined());
-    expect(await nsB.getOrLoad('k', async () => 'source')).toEqual({ value: 'source', source: 'loader' });
+    expect(await nsB.getOrLoad('k', () => Promise.resolve('source'))).toEqual({ value: 'source', source: 'loader' });
   });
 
   it("A's invalidateAll makes B miss every key; both then agree on the new generation", async () => {
@@ -137,6 +137,29 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     // B's invalidateAll reaches A the same way.
     await nsB.invalidateAll();
     await soon(async () => expect(await nsA.get('k0')).toBeUndefined());
+  });
+
+  it("A's delete while B is loading the key: B's load does not bring the deleted value back", async () => {
+    const [a, b] = await pair();
+    const name = uniqueName('bus-race');
+    const nsA = a.namespace(name, { ttlMs: MINUTE });
+    const nsB = b.namespace(name, { ttlMs: MINUTE });
+    await nsA.set('marker', 0);
+    expect(await nsB.get('marker')).toBe(0); // now in B's L1
+
+    const gate = deferred<string>();
+    const loader = countingLoader(() => gate.promise);
+    const pending = nsB.getOrLoad('k', loader.load);
+    await vi.waitFor(() => expect(loader.calls()).toBe(1), { timeout: 1_000, interval: 5 });
+    await nsA.delete('k');
+    await nsA.set('marker', 1);
+    // The bus keeps order: once B has heard about the marker, it has heard about the delete.
+    await soon(async () => expect(await nsB.get('marker')).toBe(1));
+
+    gate.resolve('read-before-delete');
+    expect((await pending).value).toBe('read-before-delete');
+    expect(await nsB.get('k')).toBeUndefined();
+    expect(await nsA.get('k')).toBeUndefined();
   });
 
   it('an engine that starts after an invalidateAll never serves the old generation', async () => {
@@ -266,7 +289,7 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     expect(pttl).toBeLessThanOrEqual(ttlMs + graceMs);
 
     // Another process reads it back intact.
-    const back = await b.namespace(name, { ttlMs, graceMs }).getOrLoad('big', async () => ({ text: '', at: new Date(0) }));
+    const back = await b.namespace(name, { ttlMs, graceMs }).getOrLoad('big', () => Promise.resolve({ text: '', at: new Date(0) }));
     expect(back.source).toBe('l2');
     expect(back.value).toEqual(value);
     expect(back.value.at).toBeInstanceOf(Date);
@@ -274,7 +297,7 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     // Below the threshold nothing is deflated: the stored form is at least the JSON.
     await uncompressed.namespace(plainName, { ttlMs }).set('big', value);
     expect(await admin.strlen(await valueKeyOf(plainName, 'big'))).toBeGreaterThanOrEqual(json.length);
-    const plainBack = await b.namespace(plainName, { ttlMs }).getOrLoad('big', async () => ({ text: '', at: new Date(0) }));
+    const plainBack = await b.namespace(plainName, { ttlMs }).getOrLoad('big', () => Promise.resolve({ text: '', at: new Date(0) }));
     expect(plainBack).toEqual({ value, source: 'l2' });
   });
 

@@ -31,6 +31,7 @@ export class CacheEngine {
   private readonly redis: RedisTier | null;
   private readonly context: NamespaceContext;
   private readonly channel: string;
+  private closed = false;
 
   private constructor(options: CacheEngineOptions) {
     const now = options.now ?? Date.now;
@@ -45,7 +46,8 @@ export class CacheEngine {
             breakerFailures: options.breakerFailures ?? 5,
             breakerCooldownMs: options.breakerCooldownMs ?? 2_000,
             now,
-            onError: (error) => this.emit({ type: 'error', cache: '*', tier: 'l2', error: error.message }),
+            // Namespaces report their own failures, with their names.
+            onError: () => undefined,
           });
     const instanceId = randomUUID();
     this.context = {
@@ -70,7 +72,7 @@ export class CacheEngine {
       this.redis.onBusReady(() => {
         for (const ns of this.namespaces.values()) {
           ns.dropFromL1();
-          void this.syncVersion(ns);
+          void this.resyncVersion(ns);
         }
       });
     }
@@ -102,7 +104,8 @@ export class CacheEngine {
     if (!/^[\w.-]{1,64}$/.test(name)) throw new Error(`cache namespace name "${name}" must be 1-64 of [A-Za-z0-9_.-]`);
     const ns = new MultiTierNamespace(name, { ...NAMESPACE_DEFAULTS, ...stripUndefined(options), ttlMs: options.ttlMs }, this.context);
     this.namespaces.set(name, ns);
-    void this.syncVersion(ns);
+    // Reading L2 under a version not yet learnt could serve a generation that was invalidated.
+    ns.waitForVersion(this.syncVersion(ns).then(() => undefined));
     return ns;
   }
 
@@ -116,6 +119,7 @@ export class CacheEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.redis?.close();
   }
 
@@ -143,12 +147,29 @@ export class CacheEngine {
     else ns.dropFromL1(message.k);
   }
 
-  private async syncVersion(ns: MultiTierNamespace): Promise<void> {
-    if (this.redis === null || !ns.useL2) return;
+  /**
+   * Agrees with Redis on the namespace version: the higher one wins. A version bumped here while
+   * Redis was away is pushed to Redis (and announced); a higher one in Redis is adopted.
+   * Returns false when Redis did not answer.
+   */
+  private async syncVersion(ns: MultiTierNamespace): Promise<boolean> {
+    if (this.redis === null || !ns.useL2) return true;
     try {
-      ns.adoptVersion(await this.redis.getNumber(ns.versionKey));
+      const local = ns.currentVersion;
+      const remote = await this.redis.raiseTo(ns.versionKey, local);
+      if (remote > local) ns.adoptVersion(remote);
+      else if (local > 0) this.context.broadcast({ n: ns.name, v: local });
+      return true;
     } catch {
-      // Redis down: keep the version we have; the bus resync fixes it when Redis is back.
+      return false;
+    }
+  }
+
+  /** After an outage: retry the version sync until Redis answers (the breaker may still be open). */
+  private async resyncVersion(ns: MultiTierNamespace): Promise<void> {
+    for (let attempt = 0; attempt < 40 && !this.closed; attempt++) {
+      if (await this.syncVersion(ns)) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheNamespace, CacheStats, EntryOptions, Loaded, LoadOptions, NamespaceOptions } from './cache.types.js';
-import type { RedisTier } from './redis-tier.js';
+import { CircuitOpen, type RedisTier } from './redis-tier.js';
 import { decode, encode, pack, unpack } from './serializer.js';
 
 /** What both tiers hold: the encoded value and its two deadlines. */
@@ -44,6 +44,8 @@ export class MultiTierNamespace implements CacheNamespace {
   /** Measured reads per key, for adaptive TTL and refresh-ahead; bounded like L1. */
   private readonly frequency: LRUCache<string, Frequency>;
   private version = 0;
+  /** Settles once the namespace learnt its version from Redis (or gave up): L2 is not touched before. */
+  private versionKnown: Promise<void> = Promise.resolve();
   private readonly counters = {
     hits: 0,
     misses: 0,
@@ -86,6 +88,14 @@ export class MultiTierNamespace implements CacheNamespace {
     return `${this.ctx.prefix}:${this.name}:version`;
   }
 
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  waitForVersion(known: Promise<void>): void {
+    this.versionKnown = known;
+  }
+
   /** Another process bumped the version (or we learnt it at start): older keys are gone for us. */
   adoptVersion(version: number): void {
     if (version === this.version) return;
@@ -124,18 +134,21 @@ export class MultiTierNamespace implements CacheNamespace {
   async delete(key: string): Promise<void> {
     this.overtake(key);
     this.l1.delete(key);
-    if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch(() => this.l2Error());
+    if (this.useL2) await this.versionKnown;
+    if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch((error: unknown) => this.l2Error(error));
     this.ctx.broadcast({ n: this.name, k: key });
   }
 
   async invalidateAll(): Promise<void> {
     let version = this.version + 1;
     if (this.ctx.redis !== null) {
+      await this.versionKnown;
+      version = this.version + 1;
       try {
         version = await this.ctx.redis.incr(this.versionKey);
-      } catch {
-        // Redis is down: bump locally; others learn it when the bus is back (they clear L1 on reconnect).
-        this.l2Error();
+      } catch (error) {
+        // Redis is down: bump locally; the version is reconciled (higher wins) when Redis is back.
+        this.l2Error(error);
       }
     }
     this.adoptVersion(version);
@@ -194,12 +207,13 @@ export class MultiTierNamespace implements CacheNamespace {
     const local = this.l1.get(key);
     if (local !== undefined && local.staleUntil > now) return { entry: local, tier: 'l1' };
     if (!this.useL2) return undefined;
+    await this.versionKnown;
     const version = this.version;
     let stored: string | undefined;
     try {
       stored = await this.ctx.redis!.get(this.redisKey(key));
-    } catch {
-      this.l2Error();
+    } catch (error) {
+      this.l2Error(error);
       return undefined;
     }
     if (stored === undefined) return undefined;
@@ -227,8 +241,11 @@ export class MultiTierNamespace implements CacheNamespace {
     this.ctx.emit({ type: 'miss', cache: this.name });
   }
 
-  private l2Error(): void {
+  /** Counts real Redis failures; calls the open circuit refused were never sent and are not errors. */
+  private l2Error(error?: unknown): void {
+    if (error instanceof CircuitOpen) return;
     this.counters.l2Errors++;
+    this.ctx.emit({ type: 'error', cache: this.name, tier: 'l2', error: 'Redis unavailable or slow' });
   }
 
   /** With the invalidation bus down, L1 cannot hear about writes elsewhere: keep its entries short. */
@@ -259,8 +276,9 @@ export class MultiTierNamespace implements CacheNamespace {
     const entry: Entry = { data, freshUntil: now + ttlMs, staleUntil: now + ttlMs + this.options.graceMs, ttlMs, hits: 0 };
     this.l1.set(key, entry, { ttl: this.l1Ttl(ttlMs + this.options.graceMs) });
     if (!this.useL2) return;
+    await this.versionKnown;
     const payload = JSON.stringify({ d: pack(data, this.ctx.compressAboveBytes), f: entry.freshUntil, s: entry.staleUntil, t: ttlMs });
-    await this.ctx.redis!.set(this.redisKey(key), payload, ttlMs + this.options.graceMs).catch(() => this.l2Error());
+    await this.ctx.redis!.set(this.redisKey(key), payload, ttlMs + this.options.graceMs).catch((error: unknown) => this.l2Error(error));
   }
 
   private async runLoader<T>(loader: () => Promise<T>): Promise<T> {
@@ -322,8 +340,8 @@ export class MultiTierNamespace implements CacheNamespace {
       let acquired: boolean;
       try {
         acquired = await redis.tryLock(lockKey, token, this.ctx.lockTtlMs);
-      } catch {
-        this.l2Error();
+      } catch (error) {
+        this.l2Error(error);
         return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
       }
       if (acquired) {
@@ -337,7 +355,7 @@ export class MultiTierNamespace implements CacheNamespace {
           }
           return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
         } finally {
-          await redis.unlock(lockKey, token).catch(() => this.l2Error());
+          await redis.unlock(lockKey, token).catch((error: unknown) => this.l2Error(error));
         }
       }
       if (!waited) {

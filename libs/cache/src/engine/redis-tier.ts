@@ -5,6 +5,11 @@ export class RedisUnavailable extends Error {
   override name = 'RedisUnavailable';
 }
 
+/** Not even tried: the circuit is open after recent failures. Not a new failure. */
+export class CircuitOpen extends RedisUnavailable {
+  override name = 'CircuitOpen';
+}
+
 export interface RedisTierOptions {
   url: string;
   timeoutMs: number;
@@ -16,6 +21,10 @@ export interface RedisTierOptions {
 }
 
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/** Raises a counter to at least ARGV[1]; returns the resulting value. */
+const RAISE_TO = `local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]); return tonumber(ARGV[1]) end
+return v`;
 
 /**
  * L2 and the cross-process plumbing, all fail-fast: every operation has a deadline, the client keeps
@@ -52,6 +61,10 @@ export class RedisTier {
       this.subscriberReady = true;
       for (const listener of this.readyListeners) listener();
     });
+    // Either connection coming back may end an outage during which versions or messages were missed.
+    this.client.on('ready', () => {
+      for (const listener of this.readyListeners) listener();
+    });
     this.store = new KeyvRedis<string>(this.client, { throwOnErrors: true, throwOnConnectError: false });
     this.store.on('error', () => undefined);
     this.breaker = new CircuitBreaker(options.breakerFailures, options.breakerCooldownMs, options.now);
@@ -68,7 +81,7 @@ export class RedisTier {
     return this.breaker.state;
   }
 
-  /** Called each time the subscriber (re)connects: messages may have been missed meanwhile. */
+  /** Called each time a connection (re)connects: messages may have been missed meanwhile. */
   onBusReady(listener: () => void): void {
     this.readyListeners.push(listener);
   }
@@ -101,6 +114,11 @@ export class RedisTier {
 
   incr(key: string): Promise<number> {
     return this.guard(() => this.client.incr(key));
+  }
+
+  /** Makes the counter at least `value` (a version bumped locally while Redis was away) and returns it. */
+  async raiseTo(key: string, value: number): Promise<number> {
+    return Number(await this.guard(() => this.client.eval(RAISE_TO, { keys: [key], arguments: [String(value)] })));
   }
 
   /** SET NX PX: true if this caller now holds the lock. */
@@ -146,7 +164,7 @@ export class RedisTier {
 
   /** Runs one Redis operation within the deadline, through the breaker; failures throw RedisUnavailable. */
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed || !this.breaker.allow()) throw new RedisUnavailable('Redis is unavailable (circuit open)');
+    if (this.closed || !this.breaker.allow()) throw new CircuitOpen('Redis is unavailable (circuit open)');
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([
