@@ -51,8 +51,8 @@ export class RedisTier {
         reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000),
       },
     };
-    this.client = createClient(clientOptions) as RedisClientType;
-    this.subscriber = createClient(clientOptions) as RedisClientType;
+    this.client = createClient(clientOptions);
+    this.subscriber = createClient(clientOptions);
     // node-redis throws an unhandled 'error' otherwise; failures are seen through the operations.
     this.client.on('error', () => undefined);
     this.subscriber.on('error', () => undefined);

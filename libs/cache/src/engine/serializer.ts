@@ -43,7 +43,7 @@ export function decode<T>(text: string): T {
     }
     let holder = root as Record<string | number, unknown>;
     for (const key of path.slice(0, -1)) holder = holder[key] as Record<string | number, unknown>;
-    const last = path[path.length - 1] as string | number;
+    const last = path[path.length - 1];
     holder[last] = new Date(holder[last] as string);
   }
   return root as T;
