@@ -40,7 +40,11 @@ function cacheKeyOf(request: ModelRequest): AiRequestKey {
 
 /** A cached answer played back as a stream: word deltas, then the whole response. */
 async function* replay(response: ModelResponse): AsyncIterable<ModelStreamEvent> {
-  for (const piece of (response.content ?? '').match(/\s*\S+\s*|\s+/g) ?? []) yield { type: 'delta', content: piece };
+  for (const piece of (response.content ?? '').match(/\s*\S+\s*|\s+/g) ?? []) {
+    yield { type: 'delta', content: piece };
+    // Let other requests run between deltas, as a live stream would.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   yield { type: 'done', response };
 }
 
