@@ -59,11 +59,15 @@ export class CacheEngine {
       lockTtlMs: options.lockTtlMs ?? 30_000,
       lockWaitMs: options.lockWaitMs ?? 30_000,
       emit: (event) => this.emit(event),
-      broadcast: (message) => {
+      // Awaited by writers: once PUBLISH is answered, Redis has handed the message to every
+      // subscriber, so a client that sees the write's response cannot then read the old value elsewhere.
+      broadcast: async (message) => {
         if (this.redis === null) return;
-        this.redis.publish(this.channel, JSON.stringify({ o: instanceId, ...message } satisfies BusMessage)).catch(() => {
+        try {
+          await this.redis.publish(this.channel, JSON.stringify({ o: instanceId, ...message } satisfies BusMessage));
+        } catch {
           this.emit({ type: 'error', cache: message.n, tier: 'bus', error: 'invalidation not published' });
-        });
+        }
       },
     };
     if (this.redis !== null) {
@@ -158,7 +162,7 @@ export class CacheEngine {
       const local = ns.currentVersion;
       const remote = await this.redis.raiseTo(ns.versionKey, local);
       if (remote > local) ns.adoptVersion(remote);
-      else if (local > 0) this.context.broadcast({ n: ns.name, v: local });
+      else if (local > 0) await this.context.broadcast({ n: ns.name, v: local });
       return true;
     } catch {
       return false;

@@ -30,7 +30,7 @@ export interface NamespaceContext {
   lockWaitMs: number;
   emit: (event: CacheEvent) => void;
   /** Tells the other processes to drop a key (or, with a version, the whole namespace) from L1. */
-  broadcast: (message: { n: string; k?: string; v?: number }) => void;
+  broadcast: (message: { n: string; k?: string; v?: number }) => Promise<void>;
 }
 
 const FRESH_SHARE_FOR_REFRESH_AHEAD = 0.2;
@@ -128,7 +128,7 @@ export class MultiTierNamespace implements CacheNamespace {
   async set<T>(key: string, value: T, options: EntryOptions = {}): Promise<void> {
     this.overtake(key);
     await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
-    this.ctx.broadcast({ n: this.name, k: key });
+    await this.ctx.broadcast({ n: this.name, k: key });
   }
 
   async delete(key: string): Promise<void> {
@@ -136,7 +136,7 @@ export class MultiTierNamespace implements CacheNamespace {
     this.l1.delete(key);
     if (this.useL2) await this.versionKnown;
     if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch((error: unknown) => this.l2Error(error));
-    this.ctx.broadcast({ n: this.name, k: key });
+    await this.ctx.broadcast({ n: this.name, k: key });
   }
 
   async invalidateAll(): Promise<void> {
@@ -152,11 +152,17 @@ export class MultiTierNamespace implements CacheNamespace {
       }
     }
     this.adoptVersion(version);
-    this.ctx.broadcast({ n: this.name, v: version });
+    await this.ctx.broadcast({ n: this.name, v: version });
   }
 
   async getOrLoad<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T> = {}): Promise<Loaded<T>> {
     if (options.bypass === true) return { value: await this.runLoader(loader), source: 'loader' };
+    // A load of this key is already running here: join it without asking Redis (a burst of identical
+    // requests costs one L2 read per process, not one per request).
+    if (!this.hasFreshInL1(key) && this.inflight.has(key)) {
+      this.miss();
+      return this.singleFlight(key, loader, options);
+    }
     const found = await this.lookup(key);
     const now = this.ctx.now();
     if (found !== undefined) {
@@ -196,6 +202,11 @@ export class MultiTierNamespace implements CacheNamespace {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  private hasFreshInL1(key: string): boolean {
+    const entry = this.l1.peek(key);
+    return entry !== undefined && entry.freshUntil > this.ctx.now();
+  }
 
   private redisKey(key: string): string {
     return `${this.ctx.prefix}:${this.name}:v${this.version}:${key}`;
@@ -303,7 +314,7 @@ export class MultiTierNamespace implements CacheNamespace {
     const overtaken = this.overtaken.delete(key) || version !== this.version;
     if (!overtaken && (options.shouldCache === undefined || options.shouldCache(value))) {
       await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
-      this.ctx.broadcast({ n: this.name, k: key });
+      await this.ctx.broadcast({ n: this.name, k: key });
     }
     return value;
   }

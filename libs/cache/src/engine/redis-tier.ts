@@ -166,17 +166,24 @@ export class RedisTier {
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
     if (this.closed || !this.breaker.allow()) throw new CircuitOpen('Redis is unavailable (circuit open)');
     let timer: NodeJS.Timeout | undefined;
+    let blockedLoop = false;
+    const started = performance.now();
     try {
       const result = await Promise.race([
         operation(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RedisUnavailable(`Redis did not answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+          timer = setTimeout(() => {
+            // A timer that fires far past its time means this process's event loop was busy, not
+            // that Redis was slow: the call still gives up, but it is not held against Redis.
+            blockedLoop = performance.now() - started > this.options.timeoutMs * 2;
+            reject(new RedisUnavailable(`Redis did not answer within ${this.options.timeoutMs} ms`));
+          }, this.options.timeoutMs);
         }),
       ]);
       this.breaker.success();
       return result;
     } catch (error) {
-      this.breaker.failure();
+      if (!blockedLoop) this.breaker.failure();
       const failure = error instanceof RedisUnavailable ? error : new RedisUnavailable((error as Error).message);
       this.options.onError(failure);
       throw failure;
