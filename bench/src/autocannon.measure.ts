@@ -3,7 +3,7 @@ import type { Measurement, Target } from './bench.types.js';
 
 function drive(target: Target, connections: number, durationSeconds: number): Promise<autocannon.Result> {
   const { method, url, headers, body } = target.request;
-  return autocannon({ url, method, headers, body, connections, duration: durationSeconds });
+  return autocannon({ url, method, headers, body, connections, duration: durationSeconds, timeout: target.timeoutSeconds ?? 10 });
 }
 
 /** Load the target without recording anything: absorbs JIT compilation, pool growth and cold caches. */

@@ -1,6 +1,16 @@
 import { BASELINES } from './baselines/baseline.registry.js';
 import { measureOnce, warmUp } from './autocannon.measure.js';
-import type { Measurement, Prepared, RunOptions, Scenario, ScenarioResult, Target, TargetResult } from './bench.types.js';
+import type {
+  FigureScenario,
+  LoadScenario,
+  Measurement,
+  Prepared,
+  RunOptions,
+  Scenario,
+  ScenarioResult,
+  Target,
+  TargetResult,
+} from './bench.types.js';
 import type { CleanupStack } from './cleanup.stack.js';
 import { expectOk } from './http.probe.js';
 import { median } from './stats.util.js';
@@ -46,15 +56,37 @@ export class BenchRunner {
     return prepared;
   }
 
-  private async runScenario(scenario: Scenario): Promise<ScenarioResult> {
-    const result: ScenarioResult = { scenario: scenario.name, description: scenario.description, reference: '', results: [], failures: [] };
+  private runScenario(scenario: Scenario): Promise<ScenarioResult> {
+    return scenario.kind === 'figure' ? this.runFigure(scenario) : this.runLoad(scenario);
+  }
+
+  private async runFigure(scenario: FigureScenario): Promise<ScenarioResult> {
+    const result: ScenarioResult = { scenario: scenario.name, description: scenario.description, reference: '', results: [], notes: [], failures: [] };
+    this.progress(`running scenario ${scenario.name}: ${scenario.description}`);
+    try {
+      const outcome = await scenario.run({
+        options: this.options,
+        progress: this.progress,
+        onCleanup: (teardown) => this.cleanup.push(teardown),
+      });
+      result.notes.push(...outcome.lines);
+      result.data = outcome.data;
+      result.failures.push(...outcome.failures);
+    } catch (err) {
+      result.failures.push(`${scenario.name}: ${(err as Error).message}`);
+    }
+    return result;
+  }
+
+  private async runLoad(scenario: LoadScenario): Promise<ScenarioResult> {
+    const result: ScenarioResult = { scenario: scenario.name, description: scenario.description, reference: '', results: [], notes: [], failures: [] };
     let baselineTargets: Target[];
     let subject: Prepared;
     try {
       baselineTargets = [];
       for (const name of scenario.baselines) baselineTargets.push(...(await this.baseline(name)).targets);
       this.progress(`preparing scenario ${scenario.name}: ${scenario.description}`);
-      subject = await scenario.prepare();
+      subject = await scenario.prepare(this.options);
     } catch (err) {
       result.failures.push(`${scenario.name} did not start: ${(err as Error).message}`);
       return result;
@@ -62,6 +94,13 @@ export class BenchRunner {
     const teardown = this.cleanup.push(() => subject.teardown());
     try {
       await this.measureAll(result, baselineTargets, subject.targets);
+      if (subject.verify && result.results.length > 0) {
+        try {
+          result.notes.push(...(await subject.verify()));
+        } catch (err) {
+          result.failures.push(`${scenario.name} verification: ${(err as Error).message}`);
+        }
+      }
     } finally {
       try {
         await teardown();
@@ -73,7 +112,17 @@ export class BenchRunner {
   }
 
   private async measureAll(result: ScenarioResult, baselineTargets: Target[], subjectTargets: Target[]): Promise<void> {
-    const all = [...baselineTargets.map((t) => ({ t, role: 'baseline' as const })), ...subjectTargets.map((t) => ({ t, role: 'subject' as const }))];
+    if (subjectTargets.filter((t) => t.reference === true).length > 1) {
+      result.failures.push('more than one target is marked reference');
+      return;
+    }
+    // The reference (a scenario's own `reference` target, else the first baseline) is measured and listed first.
+    const own = subjectTargets.find((t) => t.reference === true);
+    const all = [
+      ...(own ? [{ t: own, role: 'baseline' as const }] : []),
+      ...baselineTargets.map((t) => ({ t, role: 'baseline' as const })),
+      ...subjectTargets.filter((t) => t !== own).map((t) => ({ t, role: 'subject' as const })),
+    ];
     // One request each first: a 401 or 404 is a setup bug, not something to load-test.
     for (const { t } of all) {
       try {

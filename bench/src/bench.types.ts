@@ -30,11 +30,24 @@ export interface Target {
   /** Shown in the table, e.g. `GET /v1/conversations/:id`. */
   name: string;
   request: HttpRequestSpec;
+  /**
+   * A scenario's own target that the scenario's ratios refer to instead of its first baseline
+   * (e.g. the same request without cache). Shown as a baseline; at most one per scenario.
+   */
+  reference?: boolean;
+  /** autocannon's per-request timeout, in seconds (default 10); must exceed the target's slowest expected answer. */
+  timeoutSeconds?: number;
 }
 
 /** Targets ready to measure and how to release what was started for them. */
 export interface Prepared {
   targets: Target[];
+  /**
+   * Runs after the measured rounds, before teardown: checks that what was measured is what the
+   * label says (say, every cached answer still a HIT). Returns lines shown under the table; throws
+   * when the measurement is not valid.
+   */
+  verify?(): Promise<string[]>;
   teardown(): Promise<void>;
 }
 
@@ -45,13 +58,47 @@ export interface Baseline {
   prepare(): Promise<Prepared>;
 }
 
-export interface Scenario {
+/** Driven by autocannon: targets measured in interleaved rounds, reported as ratios. */
+export interface LoadScenario {
+  kind?: 'load';
   name: string;
   description: string;
-  /** Baseline names (see the baseline registry); every ratio uses the first one's first target. */
+  /**
+   * Baseline names (see the baseline registry); every ratio uses the first one's first target,
+   * unless one of the scenario's own targets is marked `reference`.
+   */
   baselines: string[];
-  prepare(): Promise<Prepared>;
+  /** `options` is what the run will apply (e.g. to name the connection count in a label). */
+  prepare(options: RunOptions): Promise<Prepared>;
 }
+
+/** What a figure scenario gets from the runner. */
+export interface FigureContext {
+  options: RunOptions;
+  progress: (line: string) => void;
+  /** Registers a teardown so that Ctrl-C still stops what the scenario started; the returned function runs it now. */
+  onCleanup: (teardown: () => Promise<void>) => () => Promise<void>;
+}
+
+/** What a figure scenario measured: lines for the report, raw data for the JSON, and what went wrong. */
+export interface FigureOutcome {
+  lines: string[];
+  data: unknown;
+  failures: string[];
+}
+
+/**
+ * Not a throughput figure: the scenario drives its own requests (e.g. one burst of identical
+ * requests) and reports counts and latencies. Never compared with a baseline.
+ */
+export interface FigureScenario {
+  kind: 'figure';
+  name: string;
+  description: string;
+  run(context: FigureContext): Promise<FigureOutcome>;
+}
+
+export type Scenario = LoadScenario | FigureScenario;
 
 /** One autocannon run of one target. */
 export interface Measurement {
@@ -89,6 +136,10 @@ export interface ScenarioResult {
   /** Name of the target the ratios refer to. */
   reference: string;
   results: TargetResult[];
+  /** Lines shown under the table: a load scenario's `verify` output, or a figure scenario's whole report. */
+  notes: string[];
+  /** A figure scenario's raw data (for the JSON report). */
+  data?: unknown;
   /** Why the scenario could not run or is not valid (failed start, non-2xx, errors); empty when fine. */
   failures: string[];
 }

@@ -34,6 +34,7 @@ export function renderReport(machine: MachineInfo, options: RunOptions, results:
     if (result.results.length > 0) {
       lines.push(renderTable(result), `figures: medians over rounds; ratio = req/s ÷ req/s of ${result.reference} in the same round`);
     }
+    lines.push(...result.notes);
     for (const failure of result.failures) lines.push(`FAILED: ${failure}`);
   }
   return lines.join('\n');

@@ -17,6 +17,8 @@ export interface HttpRequest {
   contentType?: string;
   headers?: Record<string, string>;
   query?: Query;
+  /** Aborts the request (e.g. `AbortSignal.timeout(ms)`); the call then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse<T> {
@@ -51,6 +53,7 @@ export async function http<T = unknown>(baseUrl: string, req: HttpRequest): Prom
     method: req.method ?? (body === undefined ? 'GET' : 'POST'),
     headers,
     body,
+    ...(req.signal === undefined ? {} : { signal: req.signal }),
   });
   const text = await res.text();
   let parsed: unknown = undefined;
