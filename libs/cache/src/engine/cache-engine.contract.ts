@@ -345,9 +345,11 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         const gate = deferred<string>();
         const loader = countingLoader(() => gate.promise);
         const calls = Array.from({ length: 100 }, () => ns.getOrLoad('hot', loader.load));
-        // Every caller has joined the one load before it finishes.
-        await until(() => expect(ns.stats().stampedesCoalesced).toBe(99));
-        expect(loader.calls()).toBe(1);
+        // Every caller has joined the one flight (L2 read, then load) before it finishes.
+        await until(() => {
+          expect(ns.stats().stampedesCoalesced).toBe(99);
+          expect(loader.calls()).toBe(1);
+        });
         gate.resolve('once');
         const results = await Promise.all(calls);
 

@@ -157,30 +157,45 @@ export class MultiTierNamespace implements CacheNamespace {
 
   async getOrLoad<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T> = {}): Promise<Loaded<T>> {
     if (options.bypass === true) return { value: await this.runLoader(loader), source: 'loader' };
-    // A load of this key is already running here: join it without asking Redis (a burst of identical
-    // requests costs one L2 read per process, not one per request).
-    if (!this.hasFreshInL1(key) && this.inflight.has(key)) {
+    const local = this.l1.get(key);
+    if (local !== undefined && local.staleUntil > this.ctx.now()) return this.serve(key, { entry: local, tier: 'l1' }, loader, options);
+
+    // Not in L1: one flight per key in this process covers the L2 read and, on a miss, the load, so
+    // a burst of identical requests costs one Redis read and one load here, not one per request.
+    const pending = this.inflight.get(key) as Promise<Loaded<T>> | undefined;
+    if (pending !== undefined) {
+      this.counters.stampedesCoalesced++;
+      this.ctx.emit({ type: 'coalesced', cache: this.name, distributed: false });
+      const joined = await pending;
+      if (joined.source === 'loader') this.miss();
+      else this.counters.hits++;
+      return joined;
+    }
+    const flight = (async (): Promise<Loaded<T>> => {
+      const remote = await this.lookupL2(key);
+      if (remote !== undefined) return this.serve(key, { entry: remote, tier: 'l2' }, loader, options);
       this.miss();
-      return this.singleFlight(key, loader, options);
-    }
-    const found = await this.lookup(key);
+      if (options.distributed === true && this.useL2) return this.distributedLoad(key, loader, options);
+      return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+    })().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, flight);
+    return flight;
+  }
+
+  /** Answers from a found entry: fresh (maybe refreshing ahead), or stale within grace (refreshing behind). */
+  private serve<T>(key: string, found: { entry: Entry; tier: 'l1' | 'l2' }, loader: () => Promise<T>, options: LoadOptions<T>): Loaded<T> {
+    const { entry, tier } = found;
     const now = this.ctx.now();
-    if (found !== undefined) {
-      const { entry, tier } = found;
-      if (entry.freshUntil > now) {
-        this.hit(key, found);
-        if (this.shouldRefreshAhead(entry, now)) this.refreshInBackground(key, loader, options);
-        return { value: decode<T>(entry.data), source: tier };
-      }
-      // Past its TTL but within grace: answer now, refresh behind.
-      this.counters.staleServed++;
-      this.counters.hits++;
-      this.ctx.emit({ type: 'hit', cache: this.name, tier: 'stale' });
-      this.refreshInBackground(key, loader, options);
-      return { value: decode<T>(entry.data), source: 'stale' };
+    if (entry.freshUntil > now) {
+      this.hit(key, found);
+      if (this.shouldRefreshAhead(entry, now)) this.refreshInBackground(key, loader, options);
+      return { value: decode<T>(entry.data), source: tier };
     }
-    this.miss();
-    return this.singleFlight(key, loader, options);
+    this.counters.staleServed++;
+    this.counters.hits++;
+    this.ctx.emit({ type: 'hit', cache: this.name, tier: 'stale' });
+    this.refreshInBackground(key, loader, options);
+    return { value: decode<T>(entry.data), source: 'stale' };
   }
 
   stats(): CacheStats {
@@ -203,20 +218,20 @@ export class MultiTierNamespace implements CacheNamespace {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private hasFreshInL1(key: string): boolean {
-    const entry = this.l1.peek(key);
-    return entry !== undefined && entry.freshUntil > this.ctx.now();
-  }
-
   private redisKey(key: string): string {
     return `${this.ctx.prefix}:${this.name}:v${this.version}:${key}`;
   }
 
   /** L1, then L2 (filling L1); entries past their grace period are not found. */
   private async lookup(key: string): Promise<{ entry: Entry; tier: 'l1' | 'l2' } | undefined> {
-    const now = this.ctx.now();
     const local = this.l1.get(key);
-    if (local !== undefined && local.staleUntil > now) return { entry: local, tier: 'l1' };
+    if (local !== undefined && local.staleUntil > this.ctx.now()) return { entry: local, tier: 'l1' };
+    const remote = await this.lookupL2(key);
+    return remote === undefined ? undefined : { entry: remote, tier: 'l2' };
+  }
+
+  /** L2 only; a found entry also goes into L1 (for what remains of its life). */
+  private async lookupL2(key: string): Promise<Entry | undefined> {
     if (!this.useL2) return undefined;
     await this.versionKnown;
     const version = this.version;
@@ -228,12 +243,14 @@ export class MultiTierNamespace implements CacheNamespace {
       return undefined;
     }
     if (stored === undefined) return undefined;
+    const now = this.ctx.now();
     const parsed = JSON.parse(stored) as { d: string; f: number; s: number; t: number };
     if (parsed.s <= now) return undefined;
     const entry: Entry = { data: unpack(parsed.d), freshUntil: parsed.f, staleUntil: parsed.s, ttlMs: parsed.t, hits: 0 };
     // A version bump while we were reading means this entry belongs to the old generation.
-    if (version === this.version) this.l1.set(key, entry, { ttl: this.l1Ttl(entry.staleUntil - now) });
-    return { entry, tier: 'l2' };
+    if (version !== this.version) return undefined;
+    this.l1.set(key, entry, { ttl: this.l1Ttl(entry.staleUntil - now) });
+    return entry;
   }
 
   private hit(key: string, found: { entry: Entry; tier: 'l1' | 'l2' }): void {
@@ -317,22 +334,6 @@ export class MultiTierNamespace implements CacheNamespace {
       await this.ctx.broadcast({ n: this.name, k: key });
     }
     return value;
-  }
-
-  /** Concurrent misses on one key share one load here; with `distributed`, across processes too. */
-  private singleFlight<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): Promise<Loaded<T>> {
-    const pending = this.inflight.get(key);
-    if (pending !== undefined) {
-      this.counters.stampedesCoalesced++;
-      this.ctx.emit({ type: 'coalesced', cache: this.name, distributed: false });
-      return pending as Promise<Loaded<T>>;
-    }
-    const run = (async (): Promise<Loaded<T>> => {
-      if (options.distributed === true && this.useL2) return this.distributedLoad(key, loader, options);
-      return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
-    })().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, run);
-    return run;
   }
 
   /**
