@@ -13,6 +13,11 @@ try {
 const skipped = report.numPendingTests + report.numTodoTests;
 // A file that fails to load counts as a failure even though none of its tests ran.
 const failedSuites = report.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
-const failed = report.numFailedTests + failedSuites;
+let failed = report.numFailedTests + failedSuites;
+// Vitest fails a run for errors outside any test (unhandled rejections): count that as a failure too.
+if (report.success === false && failed === 0) {
+  console.log('Vitest reported errors outside the tests (see "Unhandled Errors" above)');
+  failed = 1;
+}
 console.log(`${report.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || report.numPassedTests === 0 ? 1 : 0);

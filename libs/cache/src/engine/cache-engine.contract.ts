@@ -386,7 +386,11 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         const gate = deferred<string>();
         const failing = countingLoader(() => gate.promise);
         const calls = Array.from({ length: 10 }, () => ns.getOrLoad('k', failing.load));
-        await until(() => expect(ns.stats().stampedesCoalesced).toBe(9));
+        // Every caller has joined the flight and the loader is running before it fails.
+        await until(() => {
+          expect(ns.stats().stampedesCoalesced).toBe(9);
+          expect(failing.calls()).toBe(1);
+        });
         gate.reject(boom);
         const outcomes = await Promise.allSettled(calls);
 
