@@ -17,5 +17,5 @@ npx nx run-many -t lint --output-style=stream || fail "lint failed"
 mkdir -p test-results
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@"
 status=$?
-node scripts/test-summary.mjs test-results/vitest.json || status=1
+node scripts/test-summary.mjs test-results/vitest.json "$status" || status=1
 exit $status
