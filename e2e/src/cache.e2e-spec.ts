@@ -28,7 +28,7 @@ import {
 import { expectError, expectOk } from './support/assertions.js';
 import { chatText, conversationInput, uniqueWord } from './support/factories.js';
 import { ApiClient, type HttpRequest, type HttpResponse } from './support/http.js';
-import { startPrivateRedis, redisAnswers, type PrivateRedis } from './support/redis-server.js';
+import { startPrivateRedis, redisAnswers, type PrivateRedis } from '@chat/testing';
 import { sseEvents } from './support/sse.js';
 import type {
   CalculatorResult,

@@ -11,3 +11,4 @@ export {
   type RecordedRequest,
   type ScriptedReply,
 } from './upstream.fake.js';
+export { startPrivateRedis, redisAnswers, type PrivateRedis } from './private-redis.js';

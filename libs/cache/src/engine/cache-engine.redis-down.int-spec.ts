@@ -1,9 +1,6 @@
-import { freePort } from '@chat/testing';
+import { freePort, startPrivateRedis, type PrivateRedis } from '@chat/testing';
 import { Redis } from 'ioredis';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheEngine } from './cache-engine.js';
 import type { CacheEngineOptions } from './cache-engine.options.js';
@@ -18,63 +15,11 @@ import { countingLoader } from './cache-engine.contract.js';
 const MINUTE = 60_000;
 const keyPrefix = `test-cache-down-${randomUUID()}`;
 
-let port = 0;
-let server: ChildProcess | null = null;
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Answers true once something on the port replies +PONG to PING. */
-function pings(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port: p, host: '127.0.0.1' });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
-async function startServer(): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  for (let i = 0; i < 100; i++) {
-    if (await pings(port)) return child;
-    if (child.exitCode !== null) break;
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server did not start on port ${port}:\n${output}`);
-}
-
-async function killServer(): Promise<void> {
-  const child = server;
-  server = null;
-  if (child === null || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGCONT');
-  child.kill('SIGKILL');
-  await exited;
-}
+let server: PrivateRedis;
 
 /** A client to look into the private server, that never waits for it. */
 function inspector(): Redis {
-  return new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  return new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
 }
 
 async function existsInRedis(key: string): Promise<boolean> {
@@ -100,7 +45,7 @@ const engines: CacheEngine[] = [];
 
 function engineOn(options: Partial<CacheEngineOptions> = {}): CacheEngine {
   const engine = CacheEngine.create({
-    redisUrl: `redis://127.0.0.1:${port}`,
+    redisUrl: server.url,
     keyPrefix,
     l2TimeoutMs: 150,
     breakerFailures: 3,
@@ -156,14 +101,12 @@ async function hammer(ns: CacheNamespace, attempts: () => number, label: string)
 
 describe('cache engine with Redis down or slow (private redis-server)', () => {
   beforeAll(async () => {
-    port = await freePort();
-    server = await startServer();
+    server = await startPrivateRedis();
   });
 
   afterAll(async () => {
     // Servers first: a failing close() must not leave a redis-server behind.
-    await killServer();
-    for (const child of children) child.kill('SIGKILL');
+    await server.stop();
     const closed = await Promise.allSettled(engines.splice(0).map((engine) => engine.close()));
     for (const result of closed) if (result.status === 'rejected') throw result.reason;
   });
@@ -179,7 +122,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     expect(await existsInRedis('w0')).toBe(true);
     expect(ns.stats().l2.errors).toBe(0);
 
-    server!.kill('SIGSTOP');
+    server.pause();
     try {
       await exerciseWhileRedisIsAway(ns, warm, 'slow', true);
       expect(ns.stats().l2.errors).toBeGreaterThan(0);
@@ -187,7 +130,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
       const { calls, attempts: made } = await hammer(ns, attempts, 'slow');
       expect(made).toBeLessThan(calls / 2);
     } finally {
-      server!.kill('SIGCONT');
+      server.resume();
     }
 
     await vi.waitFor(
@@ -211,7 +154,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     for (const key of warm) expect(await ns.get(key)).toBe(`value-of-${key}`);
     expect(await existsInRedis('w3')).toBe(true);
 
-    await killServer();
+    await server.kill();
     await exerciseWhileRedisIsAway(ns, warm, 'killed', false);
     expect(ns.stats().l2.errors).toBeGreaterThan(0);
     const { calls, attempts: made } = await hammer(ns, attempts, 'killed');
@@ -219,7 +162,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     // The other engine, which had nothing in L1, falls through to its loader as well.
     expect(await readerNs.getOrLoad('w2', () => Promise.resolve('from-source'))).toEqual({ value: 'from-source', source: 'loader' });
 
-    server = await startServer(); // same port, empty
+    await server.start(); // same port, empty
     await vi.waitFor(
       async () => {
         await ns.set('killed-after', 'back');
@@ -242,11 +185,11 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     await nsA.set('before', 'shared');
     expect(await nsB.get('before')).toBe('shared');
 
-    await killServer();
+    await server.kill();
     await nsA.invalidateAll();
     expect(await nsA.get('before')).toBeUndefined();
 
-    server = await startServer(); // same port, empty
+    await server.start(); // same port, empty
     // B never holds 'conv' in L1 (a get that misses stores nothing): only L2 can answer it.
     let round = 0;
     await vi.waitFor(

@@ -1,26 +1,8 @@
-/**
- * A private `redis-server` child for tests that stop and restart Redis under a running API
- * (the shared one on 6379 must never be touched). No persistence: a restart starts empty.
- */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@chat/testing';
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** A normal exit of the test process kills any server still running (afterAll normally stops it first). */
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
+import { registerChild } from './child.registry.js';
+import { freePort } from './port.util.js';
 
 /** Sends PING over a raw socket; true when the server answers +PONG. */
 export function redisAnswers(port: number, timeoutMs = 500): Promise<boolean> {
@@ -34,22 +16,30 @@ export function redisAnswers(port: number, timeoutMs = 500): Promise<boolean> {
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('error', () => done(false));
     socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('utf8');
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
     });
   });
 }
 
+/**
+ * A `redis-server` of the test's own, on a free port, for tests that stop, hang and restart Redis
+ * under running code (the shared server must never be touched). No persistence: a restart is empty.
+ */
 export interface PrivateRedis {
   port: number;
   url: string;
   /** True while the current server process runs. */
   readonly running: boolean;
-  /** Kills the server with SIGKILL (no shutdown, no save) and waits until it has exited. */
+  /** SIGKILL (no shutdown, no save), waiting until it has exited. */
   kill(): Promise<void>;
   /** Starts it again on the same port and waits until it answers PING. */
   start(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections but stops answering (a hung Redis). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   /** Kills it for good (idempotent). */
   stop(): Promise<void>;
   /** The server's output so far (for failure messages). */
@@ -67,10 +57,13 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    track(proc);
+    registerChild(proc);
     child = proc;
-    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
-    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
+    const keep = (chunk: string): void => {
+      output = (output + chunk).slice(-20_000);
+    };
+    proc.stdout?.setEncoding('utf8').on('data', keep);
+    proc.stderr?.setEncoding('utf8').on('data', keep);
     let hasExited = false;
     exited = new Promise<void>((resolve) => {
       proc.once('error', (err) => {
@@ -97,6 +90,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const kill = async (): Promise<void> => {
     if (child === null) return;
     const proc = child;
+    proc.kill('SIGCONT'); // a paused server must not linger
     proc.kill('SIGKILL');
     await exited;
     child = null;
@@ -111,6 +105,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     kill,
     start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     stop: kill,
     logs: () => output,
   };
