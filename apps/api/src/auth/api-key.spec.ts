@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, generateApiKey, hashApiKey, secretsEqual } from './api-key.js';
+import { bearerToken, digestsEqual, generateApiKey, hashApiKey, tokenDigest } from './api-key.js';
 
 describe('generateApiKey', () => {
   it('is sk-chat- followed by 43 base64url characters (256 bits)', () => {
@@ -30,7 +30,7 @@ describe('hashApiKey', () => {
   });
 });
 
-describe('secretsEqual', () => {
+describe('tokenDigest and digestsEqual', () => {
   it.each([
     ['equal strings', 'admin-token-0123456789', 'admin-token-0123456789', true],
     ['two empty strings', '', '', true],
@@ -41,8 +41,17 @@ describe('secretsEqual', () => {
     ['empty against non-empty', '', 'x', false],
     ['trailing space', 'token', 'token ', false],
   ])('%s → %s', (_label, a, b, expected) => {
-    expect(secretsEqual(a, b)).toBe(expected);
-    expect(secretsEqual(b, a)).toBe(expected);
+    expect(digestsEqual(tokenDigest(a), tokenDigest(b))).toBe(expected);
+    expect(digestsEqual(tokenDigest(b), tokenDigest(a))).toBe(expected);
+  });
+
+  it('the digest, in hex, is the stored key hash', () => {
+    const key = generateApiKey();
+    expect(tokenDigest(key).toString('hex')).toBe(hashApiKey(key));
+  });
+
+  it('digests of different lengths are never equal', () => {
+    expect(digestsEqual(Buffer.alloc(32), Buffer.alloc(31))).toBe(false);
   });
 });
 

@@ -15,9 +15,14 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** Constant-time comparison of two secrets of any length. */
-export function secretsEqual(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+/** Constant-time comparison of two SHA-256 digests. */
+export function digestsEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** SHA-256 of a presented token, computed once per request and used both ways (admin check, key lookup). */
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
 }
 
 /** The token from an `Authorization: Bearer <token>` header, or null. */

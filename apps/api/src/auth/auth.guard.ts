@@ -2,18 +2,22 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import { AppError } from '../common/app-error.js';
 import { UsersService } from '../users/users.service.js';
-import { bearerToken, secretsEqual } from './api-key.js';
+import { bearerToken, digestsEqual, tokenDigest } from './api-key.js';
 import { ACCESS_KEY, type Access, type AuthenticatedRequest } from './auth.decorators.js';
 import { RUNTIME_SECRETS, type RuntimeSecrets } from './runtime-secrets.js';
 
 /** Global guard: every route needs a user key unless marked `@Public()` or `@AdminOnly()`. */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly adminDigest: Buffer;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly users: UsersService,
-    @Inject(RUNTIME_SECRETS) private readonly secrets: RuntimeSecrets,
-  ) {}
+    @Inject(RUNTIME_SECRETS) secrets: RuntimeSecrets,
+  ) {
+    this.adminDigest = tokenDigest(secrets.adminToken);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const access =
@@ -25,18 +29,20 @@ export class AuthGuard implements CanActivate {
     const token = bearerToken(request.headers.authorization);
     if (token === null) throw new AppError('unauthenticated', 'Missing "Authorization: Bearer <key>" header');
 
-    const isAdmin = secretsEqual(token, this.secrets.adminToken);
+    // One hash per request: compared (in constant time) with the admin token's, and used as the key's lookup hash.
+    const digest = tokenDigest(token);
+    const isAdmin = digestsEqual(digest, this.adminDigest);
     if (access === 'admin') {
       if (isAdmin) {
         request.principal = { kind: 'admin' };
         return true;
       }
-      const user = await this.users.findByApiKey(token);
+      const user = await this.users.findByKeyHash(digest.toString('hex'));
       if (user !== null) throw new AppError('forbidden', 'This route needs the admin token');
       throw new AppError('unauthenticated', 'Invalid admin token');
     }
 
-    const user = isAdmin ? null : await this.users.findByApiKey(token);
+    const user = isAdmin ? null : await this.users.findByKeyHash(digest.toString('hex'));
     if (user === null) throw new AppError('unauthenticated', 'Invalid API key');
     request.principal = { kind: 'user', user };
     return true;

@@ -34,8 +34,8 @@ export class UsersService {
     return { id: user.id, name: user.name, apiKey, createdAt: user.createdAt };
   }
 
-  async findByApiKey(apiKey: string): Promise<AuthenticatedUser | null> {
-    const hash = hashApiKey(apiKey);
+  /** By the SHA-256 (hex) of the key, which is all the database knows of it. */
+  async findByKeyHash(hash: string): Promise<AuthenticatedUser | null> {
     const { value } = await this.byKeyHash.getOrLoad(
       hash,
       async () => {
