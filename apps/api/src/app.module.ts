@@ -57,7 +57,11 @@ export class AppModule {
         RedisModule,
         PerformanceCacheModule.forRootAsync({
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => ({ redisUrl: config.redisUrl, keyPrefix: 'chat-cache' }),
+          useFactory: (config: AppConfig) => ({
+            redisUrl: config.redisUrl,
+            keyPrefix: 'chat-cache',
+            aiResponse: { scope: config.aiCacheScope },
+          }),
         }),
         HealthModule,
         UsersModule,

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       aiApiKey: null,
       aiModel: 'local',
       aiTimeoutMs: 60_000,
+      aiCacheScope: 'user',
       aiMaxRetries: 2,
       role: 'all',
       rateLimitPerMinute: 600,
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
       AI_API_KEY: 'sk-upstream',
       AI_MODEL: 'gpt-test',
       AI_TIMEOUT_MS: '1000',
+      AI_CACHE_SCOPE: 'shared',
       AI_MAX_RETRIES: '0',
       ROLE: 'worker',
       RATE_LIMIT_PER_MINUTE: '0',
@@ -82,6 +84,7 @@ describe('loadConfig', () => {
       aiApiKey: 'sk-upstream',
       aiModel: 'gpt-test',
       aiTimeoutMs: 1000,
+      aiCacheScope: 'shared',
       aiMaxRetries: 0,
       role: 'worker',
       rateLimitPerMinute: 0,
@@ -135,6 +138,7 @@ describe('loadConfig', () => {
       ['ROLE', 'admin', 'all, api, worker'],
       ['ROLE', 'API', 'all, api, worker'],
       ['LOG_LEVEL', 'trace', 'debug, info, warn, error'],
+      ['AI_CACHE_SCOPE', 'everyone', 'user, shared'],
     ])('%s rejects %j naming the allowed values', (name, value, allowed) => {
       const error = configError({ [name]: value });
       expect(error.variable).toBe(name);

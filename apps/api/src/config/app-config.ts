@@ -21,6 +21,8 @@ export interface AppConfig {
   aiApiKey: string | null;
   aiModel: string;
   aiTimeoutMs: number;
+  /** `user`: cached model answers are reused for the same user only; `shared`: across users. */
+  aiCacheScope: 'user' | 'shared';
   aiMaxRetries: number;
   role: Role;
   /** Requests per minute per user key; `0` turns the limit off. */
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     aiApiKey: raw(env, 'AI_API_KEY') ?? null,
     aiModel,
     aiTimeoutMs: integer(env, 'AI_TIMEOUT_MS', 60_000, 100, 600_000),
+    aiCacheScope: oneOf(env, 'AI_CACHE_SCOPE', ['user', 'shared'] as const, 'user'),
     aiMaxRetries: integer(env, 'AI_MAX_RETRIES', 2, 0, 10),
     role: oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),

@@ -10,7 +10,9 @@ export class ConversationCache {
   private readonly ns: CacheNamespace;
 
   constructor(engine: CacheEngine, options: Partial<NamespaceOptions> = {}) {
-    this.ns = engine.namespace('conversation', { ttlMs: 300_000, maxTtlMs: 1_800_000, ...options });
+    // Writes invalidate, so expiry only bounds memory and drift: hot conversations are refreshed
+    // ahead of it, and for a short grace an expired one is served while it reloads.
+    this.ns = engine.namespace('conversation', { ttlMs: 300_000, maxTtlMs: 1_800_000, graceMs: 30_000, refreshAheadHits: 20, ...options });
   }
 
   /** The conversation, from cache or `load` (null — not found — is not cached). */
