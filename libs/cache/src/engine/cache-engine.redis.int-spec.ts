@@ -104,6 +104,21 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     expect(await nsA.getOrLoad('k', () => Promise.resolve('source'))).toEqual({ value: 'v2', source: 'l1' });
   });
 
+  it('once A\'s write has resolved, B has already dropped the key: no read on B can be stale (acknowledged invalidation)', async () => {
+    const [a, b] = await pair();
+    const name = uniqueName('read-your-writes');
+    const nsA = a.namespace(name, { ttlMs: MINUTE });
+    const nsB = b.namespace(name, { ttlMs: MINUTE });
+    for (let round = 0; round < 20; round++) {
+      await nsA.set('k', `v${round}`);
+      // No waiting, no polling: the very next read on B must see it.
+      expect(await nsB.get('k')).toBe(`v${round}`);
+      expect(nsB.stats().l1.size).toBe(1); // B cached it in L1, so the next write must evict it
+    }
+    await nsA.delete('k');
+    expect(await nsB.get('k')).toBeUndefined();
+  });
+
   it("A's delete makes B miss", async () => {
     const [a, b] = await pair();
     const name = uniqueName('bus-del');

@@ -13,12 +13,17 @@ const NAMESPACE_DEFAULTS = {
 };
 
 interface BusMessage {
-  /** Sender, so a process ignores its own messages. */
+  /** Sender, so a process ignores its own messages (and knows where to acknowledge). */
   o: string;
+  /** Id the receivers acknowledge once the key is gone from their L1. */
+  a: number;
   n: string;
   k?: string;
   v?: number;
 }
+
+/** The longest a writer waits for the other processes to confirm an invalidation. */
+const ACK_TIMEOUT_MS = 250;
 
 /**
  * The multi-tier cache: an in-process LRU per namespace (L1) in front of Redis (L2), with an
@@ -31,12 +36,21 @@ export class CacheEngine {
   private readonly redis: RedisTier | null;
   private readonly context: NamespaceContext;
   private readonly channel: string;
+  private readonly instanceId: string;
+  private readonly ackChannel: string;
   private closed = false;
+  private nextAckId = 1;
+  /** Broadcasts waiting for confirmations; `remaining` is infinite until PUBLISH says how many to expect. */
+  private readonly pendingAcks = new Map<number, { remaining: number; done: () => void }>();
+  /** Confirmations that arrived before their PUBLISH's reply. */
+  private readonly early = new Map<number, number>();
 
   private constructor(options: CacheEngineOptions) {
     const now = options.now ?? Date.now;
     const prefix = options.keyPrefix ?? 'chat-cache';
     this.channel = `${prefix}:invalidate`;
+    this.instanceId = randomUUID();
+    this.ackChannel = `${this.channel}:ack:${this.instanceId}`;
     this.redis =
       options.redisUrl === null
         ? null
@@ -49,7 +63,7 @@ export class CacheEngine {
             // Namespaces report their own failures, with their names.
             onError: () => undefined,
           });
-    const instanceId = randomUUID();
+    const instanceId = this.instanceId;
     this.context = {
       prefix,
       instanceId,
@@ -59,19 +73,14 @@ export class CacheEngine {
       lockTtlMs: options.lockTtlMs ?? 30_000,
       lockWaitMs: options.lockWaitMs ?? 30_000,
       emit: (event) => this.emit(event),
-      // Awaited by writers: once PUBLISH is answered, Redis has handed the message to every
-      // subscriber, so a client that sees the write's response cannot then read the old value elsewhere.
-      broadcast: async (message) => {
-        if (this.redis === null) return;
-        try {
-          await this.redis.publish(this.channel, JSON.stringify({ o: instanceId, ...message } satisfies BusMessage));
-        } catch {
-          this.emit({ type: 'error', cache: message.n, tier: 'bus', error: 'invalidation not published' });
-        }
-      },
+      // Awaited by writers, and it waits (at most ACK_TIMEOUT_MS) until every other process has
+      // dropped the key from its L1: PUBLISH alone does not order the other process's delivery
+      // before the writer's response, so a client could otherwise read the old value elsewhere.
+      broadcast: (message) => this.broadcast(message),
     };
     if (this.redis !== null) {
       this.redis.subscribe(this.channel, (raw) => this.receive(raw));
+      this.redis.subscribe(this.ackChannel, (raw) => this.acknowledged(Number(raw)));
       // Messages may have been missed while disconnected: forget L1 and relearn namespace versions.
       this.redis.onBusReady(() => {
         for (const ns of this.namespaces.values()) {
@@ -137,6 +146,57 @@ export class CacheEngine {
     }
   }
 
+  private async broadcast(message: { n: string; k?: string; v?: number }): Promise<void> {
+    if (this.redis === null) return;
+    const id = this.nextAckId++;
+    let acked: Promise<void> = Promise.resolve();
+    try {
+      // Registered before publishing: an acknowledgement can arrive before PUBLISH's own reply.
+      let done = (): void => undefined;
+      acked = new Promise<void>((resolve) => (done = resolve));
+      this.pendingAcks.set(id, { remaining: Number.POSITIVE_INFINITY, done });
+      const receivers = await this.redis.publish(this.channel, JSON.stringify({ o: this.instanceId, a: id, ...message } satisfies BusMessage));
+      const pending = this.pendingAcks.get(id);
+      // Every subscriber but this process's own must confirm.
+      if (pending !== undefined) {
+        pending.remaining = receivers - 1 - this.earlyAcks(id);
+        if (pending.remaining <= 0) this.settleAck(id);
+      }
+      const timer = setTimeout(() => this.settleAck(id), ACK_TIMEOUT_MS);
+      await acked;
+      clearTimeout(timer);
+    } catch {
+      this.settleAck(id);
+      this.emit({ type: 'error', cache: message.n, tier: 'bus', error: 'invalidation not published' });
+    }
+  }
+
+  private earlyAcks(id: number): number {
+    const n = this.early.get(id) ?? 0;
+    this.early.delete(id);
+    return n;
+  }
+
+  private acknowledged(id: number): void {
+    const pending = this.pendingAcks.get(id);
+    if (pending === undefined) return;
+    if (!Number.isFinite(pending.remaining)) {
+      // PUBLISH has not answered yet: count it for later.
+      this.early.set(id, (this.early.get(id) ?? 0) + 1);
+      return;
+    }
+    pending.remaining--;
+    if (pending.remaining <= 0) this.settleAck(id);
+  }
+
+  private settleAck(id: number): void {
+    const pending = this.pendingAcks.get(id);
+    if (pending === undefined) return;
+    this.pendingAcks.delete(id);
+    this.early.delete(id);
+    pending.done();
+  }
+
   private receive(raw: string): void {
     let message: BusMessage;
     try {
@@ -144,11 +204,14 @@ export class CacheEngine {
     } catch {
       return;
     }
-    if (message.o === this.context.instanceId) return;
+    if (message.o === this.instanceId) return;
     const ns = this.namespaces.get(message.n);
-    if (ns === undefined) return;
-    if (message.v !== undefined) ns.adoptVersion(message.v);
-    else ns.dropFromL1(message.k);
+    if (ns !== undefined) {
+      if (message.v !== undefined) ns.adoptVersion(message.v);
+      else ns.dropFromL1(message.k);
+    }
+    // Confirm even for an unknown namespace: the writer counts every subscriber.
+    this.redis?.publish(`${this.channel}:ack:${message.o}`, String(message.a)).catch(() => undefined);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheNamespace, CacheStats, EntryOptions, Loaded, LoadOptions, NamespaceOptions } from './cache.types.js';
-import { CircuitOpen, type RedisTier } from './redis-tier.js';
+import { CircuitOpen, RedisUnavailable, type RedisTier } from './redis-tier.js';
 import { decode, encode, pack, unpack } from './serializer.js';
 
 /** What both tiers hold: the encoded value and its two deadlines. */
@@ -34,6 +34,8 @@ export interface NamespaceContext {
 }
 
 const FRESH_SHARE_FOR_REFRESH_AHEAD = 0.2;
+/** Deadline of one lock attempt in distributed single-flight. */
+const LOCK_DEADLINE_MS = 1_000;
 
 export class MultiTierNamespace implements CacheNamespace {
   private readonly l1: LRUCache<string, Entry>;
@@ -349,12 +351,17 @@ export class MultiTierNamespace implements CacheNamespace {
     let delay = 10;
     let waited = false;
     for (;;) {
-      let acquired: boolean;
+      let acquired = false;
       try {
-        acquired = await redis.tryLock(lockKey, token, this.ctx.lockTtlMs);
+        // Worth waiting for longer than a cache read: the alternative is another call to the source.
+        acquired = await redis.tryLock(lockKey, token, this.ctx.lockTtlMs, LOCK_DEADLINE_MS);
       } catch (error) {
         this.l2Error(error);
-        return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+        // Refused (circuit open) or disconnected: Redis is down, load here. Merely slow: the lock's
+        // state is unknown, so keep waiting like a follower (the re-entrant lock tells us next time).
+        if (!(error instanceof RedisUnavailable && error.timedOut && !(error instanceof CircuitOpen))) {
+          return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
+        }
       }
       if (acquired) {
         try {

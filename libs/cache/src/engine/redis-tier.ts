@@ -3,6 +3,13 @@ import { CircuitBreaker } from './circuit-breaker.js';
 
 export class RedisUnavailable extends Error {
   override name = 'RedisUnavailable';
+  constructor(
+    message: string,
+    /** The deadline passed: Redis may still have executed the command. */
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
 }
 
 /** Not even tried: the circuit is open after recent failures. Not a new failure. */
@@ -20,6 +27,10 @@ export interface RedisTierOptions {
   onError: (error: Error) => void;
 }
 
+const LOCK = `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end
+if v then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 1`;
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 /** Raises a counter to at least ARGV[1]; returns the resulting value. */
 const RAISE_TO = `local v = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -121,10 +132,13 @@ export class RedisTier {
     return Number(await this.guard(() => this.client.eval(RAISE_TO, { keys: [key], arguments: [String(value)] })));
   }
 
-  /** SET NX PX: true if this caller now holds the lock. */
-  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const result = await this.guard(() => this.client.set(key, token, { NX: true, PX: ttlMs }));
-    return result === 'OK';
+  /**
+   * Takes the lock, or finds it already ours (re-entrant by token: an earlier attempt that timed out
+   * here may have succeeded in Redis). True if this caller now holds it.
+   */
+  async tryLock(key: string, token: string, ttlMs: number, deadlineMs: number): Promise<boolean> {
+    const result = await this.guard(() => this.client.eval(LOCK, { keys: [key], arguments: [token, String(ttlMs)] }), deadlineMs);
+    return Number(result) === 1;
   }
 
   /** Deletes the lock only if this caller still holds it. */
@@ -132,8 +146,9 @@ export class RedisTier {
     await this.guard(() => this.client.eval(UNLOCK, { keys: [key], arguments: [token] }));
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    await this.guard(() => this.client.publish(channel, message));
+  /** Returns how many subscribers Redis handed the message to. */
+  publish(channel: string, message: string): Promise<number> {
+    return this.guard(() => this.client.publish(channel, message));
   }
 
   subscribe(channel: string, handler: (message: string) => void): void {
@@ -163,10 +178,10 @@ export class RedisTier {
   }
 
   /** Runs one Redis operation within the deadline, through the breaker; failures throw RedisUnavailable. */
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+  private async guard<T>(operation: () => Promise<T>, deadlineMs = this.options.timeoutMs): Promise<T> {
     if (this.closed || !this.breaker.allow()) throw new CircuitOpen('Redis is unavailable (circuit open)');
     let timer: NodeJS.Timeout | undefined;
-    const timeoutMs = this.options.timeoutMs;
+    const timeoutMs = deadlineMs;
     try {
       const result = await Promise.race([
         operation(),
@@ -185,7 +200,7 @@ export class RedisTier {
             }
             // Timers run before I/O in Node's loop: a reply already received but not yet read would
             // lose to this timer. setImmediate runs after the poll phase, so such a reply wins.
-            setImmediate(() => reject(new RedisUnavailable(`Redis did not answer within ${timeoutMs} ms`)));
+            setImmediate(() => reject(new RedisUnavailable(`Redis did not answer within ${deadlineMs} ms`, true)));
           };
           timer = setTimeout(expire, timeoutMs);
         }),
