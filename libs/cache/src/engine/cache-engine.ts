@@ -149,12 +149,9 @@ export class CacheEngine {
   private async broadcast(message: { n: string; k?: string; v?: number }): Promise<void> {
     if (this.redis === null) return;
     const id = this.nextAckId++;
-    let acked: Promise<void> = Promise.resolve();
     try {
       // Registered before publishing: an acknowledgement can arrive before PUBLISH's own reply.
-      let done = (): void => undefined;
-      acked = new Promise<void>((resolve) => (done = resolve));
-      this.pendingAcks.set(id, { remaining: Number.POSITIVE_INFINITY, done });
+      const acked = new Promise<void>((resolve) => this.pendingAcks.set(id, { remaining: Number.POSITIVE_INFINITY, done: resolve }));
       const receivers = await this.redis.publish(this.channel, JSON.stringify({ o: this.instanceId, a: id, ...message } satisfies BusMessage));
       const pending = this.pendingAcks.get(id);
       // Every subscriber but this process's own must confirm.
