@@ -69,9 +69,11 @@ export class AiService {
 
   async complete(request: ModelRequest, options: GenerateOptions): Promise<Generated> {
     const provider = this.models.providerFor(request.model);
-    const { value, cached } = await this.cache.getOrGenerate(options.owner, cacheKeyOf(request), () => provider.complete(request), {
-      bypass: options.cache === false,
-    });
+    if (options.cache === false) return { response: await provider.complete(request), cached: false };
+    // The call may be shared by other waiters (here and in other processes): one client going
+    // away must not cancel it for the others, so it runs without the caller's abort signal.
+    const { signal: _ignored, ...shared } = request;
+    const { value, cached } = await this.cache.getOrGenerate(options.owner, cacheKeyOf(request), () => provider.complete(shared));
     return { response: value, cached };
   }
 

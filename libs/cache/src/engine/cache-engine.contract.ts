@@ -470,6 +470,26 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
         expect(await ns.get('k')).toBe('written-during-load');
       });
 
+      it('a read that starts after a delete does not join a load that began before it', async () => {
+        const { ns } = await namespace({ ttlMs: MINUTE });
+        let source = 'old';
+        const gate = deferred<void>();
+        const slowOld = ns.getOrLoad('k', async () => {
+          const read = source;
+          await gate.promise;
+          return read;
+        });
+        await until(() => expect(ns.stats().loads).toBe(1));
+        source = 'new';
+        await ns.delete('k');
+        // Started after the delete: must read the new value, not wait for the old load.
+        const fresh = ns.getOrLoad('k', async () => source);
+        gate.resolve();
+        expect((await slowOld).value).toBe('old');
+        expect((await fresh).value).toBe('new');
+        expect(await ns.get('k')).toBe('new');
+      });
+
       it('an invalidateAll during an in-flight load is not undone by that load', async () => {
         const { ns } = await namespace({ ttlMs: MINUTE });
         const gate = deferred<string>();

@@ -119,6 +119,19 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     expect(await nsB.get('k')).toBeUndefined();
   });
 
+  it('an L2 read that was answered after a delete in the same process does not put the old value back in L1', async () => {
+    const [a] = await pair();
+    const ns = a.namespace(uniqueName('read-vs-delete'), { ttlMs: MINUTE });
+    await ns.set('k', 'old');
+    const other = (await pair())[0].namespace(ns.name, { ttlMs: MINUTE });
+    // `other` has nothing in L1: its read goes to Redis, and the delete races it.
+    const read = other.get('k');
+    await other.delete('k');
+    await read; // whatever it saw, it must not have refilled L1 with it
+    expect(await other.get('k')).toBeUndefined();
+    expect(await ns.get('k')).toBeUndefined();
+  });
+
   it("A's delete makes B miss", async () => {
     const [a, b] = await pair();
     const name = uniqueName('bus-del');

@@ -154,9 +154,10 @@ export class CacheEngine {
       const acked = new Promise<void>((resolve) => this.pendingAcks.set(id, { remaining: Number.POSITIVE_INFINITY, done: resolve }));
       const receivers = await this.redis.publish(this.channel, JSON.stringify({ o: this.instanceId, a: id, ...message } satisfies BusMessage));
       const pending = this.pendingAcks.get(id);
-      // Every subscriber but this process's own must confirm.
+      // Every receiver confirms, this process's own subscriber included (so a count that does not
+      // include us, because our subscriber is down, still waits for all the others).
       if (pending !== undefined) {
-        pending.remaining = receivers - 1 - this.earlyAcks(id);
+        pending.remaining = receivers - this.earlyAcks(id);
         if (pending.remaining <= 0) this.settleAck(id);
       }
       const timer = setTimeout(() => this.settleAck(id), ACK_TIMEOUT_MS);
@@ -201,7 +202,10 @@ export class CacheEngine {
     } catch {
       return;
     }
-    if (message.o === this.instanceId) return;
+    if (message.o === this.instanceId) {
+      this.acknowledged(message.a);
+      return;
+    }
     const ns = this.namespaces.get(message.n);
     if (ns !== undefined) {
       if (message.v !== undefined) ns.adoptVersion(message.v);

@@ -41,8 +41,14 @@ export class MultiTierNamespace implements CacheNamespace {
   private readonly l1: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<Loaded<unknown>>>();
   private readonly refreshing = new Set<string>();
-  /** Keys written, deleted or invalidated while a load of them was in flight: that load must not store. */
-  private readonly overtaken = new Set<string>();
+  /**
+   * Write sequence: every write, delete or invalidation (here or announced by another process) takes
+   * the next number. A read or load remembers the number it started at, and what it fetched is
+   * neither stored nor put in L1 if its key (or the whole namespace) was written since.
+   */
+  private sequence = 0;
+  private clearedAt = 0;
+  private readonly lastWrite: LRUCache<string, number>;
   /** Measured reads per key, for adaptive TTL and refresh-ahead; bounded like L1. */
   private readonly frequency: LRUCache<string, Frequency>;
   private version = 0;
@@ -80,6 +86,13 @@ export class MultiTierNamespace implements CacheNamespace {
       },
     });
     this.frequency = new LRUCache<string, Frequency>({ max: Math.max(1_000, options.l1MaxEntries * 2) });
+    // Bounded: a key evicted from here counts as written at `clearedAt`-or-later (see writtenSince).
+    this.lastWrite = new LRUCache<string, number>({
+      max: Math.max(1_000, options.l1MaxEntries * 2),
+      dispose: (sequence, _key, reason) => {
+        if (reason === 'evict') this.clearedAt = Math.max(this.clearedAt, sequence);
+      },
+    });
   }
 
   get useL2(): boolean {
@@ -100,21 +113,31 @@ export class MultiTierNamespace implements CacheNamespace {
 
   /** Another process bumped the version (or we learnt it at start): older keys are gone for us. */
   adoptVersion(version: number): void {
-    if (version === this.version) return;
+    // Versions only grow: announcements can arrive out of order.
+    if (version <= this.version) return;
     this.version = version;
-    this.l1.clear();
+    this.dropFromL1();
   }
 
   dropFromL1(key?: string): void {
-    if (key === undefined) this.l1.clear();
-    else {
+    if (key === undefined) {
+      this.l1.clear();
+      this.clearedAt = ++this.sequence;
+      this.inflight.clear();
+    } else {
       this.l1.delete(key);
-      this.overtake(key);
+      this.written(key);
     }
   }
 
-  private overtake(key: string): void {
-    if (this.inflight.has(key) || this.refreshing.has(key)) this.overtaken.add(key);
+  /** Records a write of `key`; later readers must not join a load that started before it. */
+  private written(key: string): void {
+    this.lastWrite.set(key, ++this.sequence);
+    this.inflight.delete(key);
+  }
+
+  private writtenSince(key: string, since: number): boolean {
+    return this.clearedAt > since || (this.lastWrite.get(key) ?? 0) > since;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -128,13 +151,13 @@ export class MultiTierNamespace implements CacheNamespace {
   }
 
   async set<T>(key: string, value: T, options: EntryOptions = {}): Promise<void> {
-    this.overtake(key);
+    this.written(key);
     await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
     await this.ctx.broadcast({ n: this.name, k: key });
   }
 
   async delete(key: string): Promise<void> {
-    this.overtake(key);
+    this.written(key);
     this.l1.delete(key);
     if (this.useL2) await this.versionKnown;
     if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch((error: unknown) => this.l2Error(error));
@@ -179,7 +202,10 @@ export class MultiTierNamespace implements CacheNamespace {
       this.miss();
       if (options.distributed === true && this.useL2) return this.distributedLoad(key, loader, options);
       return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
-    })().finally(() => this.inflight.delete(key));
+    })().finally(() => {
+      // A write may have replaced this flight with a newer one: only remove our own.
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    });
     this.inflight.set(key, flight);
     return flight;
   }
@@ -235,8 +261,12 @@ export class MultiTierNamespace implements CacheNamespace {
   /** L2 only; a found entry also goes into L1 (for what remains of its life). */
   private async lookupL2(key: string): Promise<Entry | undefined> {
     if (!this.useL2) return undefined;
+    // Before any await: a write of this key while the read is on its way must be seen as newer.
+    const startedAt = this.sequence;
+    // Learning the version at start is not a write; clears are counted from here on.
     await this.versionKnown;
     const version = this.version;
+    const clearedBefore = this.clearedAt;
     let stored: string | undefined;
     try {
       stored = await this.ctx.redis!.get(this.redisKey(key));
@@ -246,11 +276,19 @@ export class MultiTierNamespace implements CacheNamespace {
     }
     if (stored === undefined) return undefined;
     const now = this.ctx.now();
-    const parsed = JSON.parse(stored) as { d: string; f: number; s: number; t: number };
-    if (parsed.s <= now) return undefined;
-    const entry: Entry = { data: unpack(parsed.d), freshUntil: parsed.f, staleUntil: parsed.s, ttlMs: parsed.t, hits: 0 };
-    // A version bump while we were reading means this entry belongs to the old generation.
-    if (version !== this.version) return undefined;
+    let entry: Entry;
+    try {
+      const parsed = JSON.parse(stored) as { d: string; f: number; s: number; t: number };
+      if (parsed.s <= now) return undefined;
+      entry = { data: unpack(parsed.d), freshUntil: parsed.f, staleUntil: parsed.s, ttlMs: parsed.t, hits: 0 };
+    } catch (error) {
+      // Not ours, or an older format: a miss, not an error for the caller.
+      this.l2Error(error);
+      return undefined;
+    }
+    // Written or invalidated while we were reading: what we read may be older than that write.
+    const keyWritten = (this.lastWrite.get(key) ?? 0) > startedAt;
+    if (version !== this.version || this.clearedAt !== clearedBefore || keyWritten) return undefined;
     this.l1.set(key, entry, { ttl: this.l1Ttl(entry.staleUntil - now) });
     return entry;
   }
@@ -327,10 +365,10 @@ export class MultiTierNamespace implements CacheNamespace {
 
   private async loadAndStore<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T>): Promise<T> {
     const version = this.version;
-    this.overtaken.delete(key);
+    const startedAt = this.sequence;
     const value = await this.runLoader(loader);
     // A write or invalidation that happened while loading is newer than what the loader read.
-    const overtaken = this.overtaken.delete(key) || version !== this.version;
+    const overtaken = this.writtenSince(key, startedAt) || version !== this.version;
     if (!overtaken && (options.shouldCache === undefined || options.shouldCache(value))) {
       await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
       await this.ctx.broadcast({ n: this.name, k: key });

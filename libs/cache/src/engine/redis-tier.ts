@@ -68,6 +68,7 @@ export class RedisTier {
     this.client.on('error', () => undefined);
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('end', () => (this.subscriberReady = false));
+    this.subscriber.on('reconnecting', () => (this.subscriberReady = false));
     this.subscriber.on('ready', () => {
       this.subscriberReady = true;
       for (const listener of this.readyListeners) listener();
@@ -85,8 +86,10 @@ export class RedisTier {
 
   /** True while the invalidation channel is connected (L1 entries can be trusted for their full TTL). */
   get busHealthy(): boolean {
-    return this.subscriberReady;
+    // 'end' fires only on close: a dropped connection that is reconnecting shows as not ready.
+    return this.subscriberReady && this.subscriber.isReady;
   }
+
 
   get breakerState(): 'closed' | 'open' | 'half-open' {
     return this.breaker.state;
@@ -168,10 +171,13 @@ export class RedisTier {
           c.destroy();
           return;
         }
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([c.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timed out')), 1_000))]);
+          await Promise.race([c.close(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('close timed out')), 1_000)))]);
         } catch {
           c.destroy();
+        } finally {
+          clearTimeout(timer);
         }
       }),
     );
