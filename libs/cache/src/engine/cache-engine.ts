@@ -102,10 +102,6 @@ export class CacheEngine {
     await Promise.all([...this.namespaces.values()].map((ns) => this.syncVersion(ns)));
   }
 
-  get redisConfigured(): boolean {
-    return this.redis !== null;
-  }
-
   /** `closed` when Redis answers normally, `open` while calls to it are refused after failures. */
   get l2State(): 'none' | 'closed' | 'open' | 'half-open' {
     return this.redis === null ? 'none' : this.redis.breakerState;

@@ -121,11 +121,6 @@ export class RedisTier {
     await this.guard(() => this.store.delete(key));
   }
 
-  async getNumber(key: string): Promise<number> {
-    const value = await this.guard(() => this.client.get(key));
-    return value === null ? 0 : Number(value);
-  }
-
   incr(key: string): Promise<number> {
     return this.guard(() => this.client.incr(key));
   }
