@@ -1,7 +1,9 @@
+import { AsyncProcessorModule } from '@chat/async';
 import { PerformanceCacheModule } from '@chat/cache';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { AiModule } from './ai/ai.module.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { RUNTIME_SECRETS, type RuntimeSecrets } from './auth/runtime-secrets.js';
@@ -13,6 +15,7 @@ import { ConversationsModule } from './conversations/conversations.module.js';
 import { databaseOptions, type DatabaseTarget } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { PublicApiModule } from './public-api.module.js';
 import { UserThrottlerGuard } from './rate-limit/user-throttler.guard.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -44,11 +47,12 @@ class CoreModule {
 @Module({})
 export class AppModule {
   /**
-   * `ROLE=worker` serves health only: there is no job processing to do until the async processor
-   * lands, and a worker never serves the public API.
+   * Roles: `api` serves the routes and submits tasks; `worker` runs tasks and serves health only;
+   * `all` (the default) does both. Every role loads the same services.
    */
   static forRoot(options: AppModuleOptions): DynamicModule {
     const publicApi = options.config.role !== 'worker';
+    const runsTasks = options.config.role !== 'api';
     return {
       module: AppModule,
       imports: [
@@ -63,10 +67,33 @@ export class AppModule {
             aiResponse: { scope: config.aiCacheScope },
           }),
         }),
+        AsyncProcessorModule.forRootAsync({
+          inject: [APP_CONFIG, getDataSourceToken()],
+          useFactory: (config: AppConfig, dataSource: DataSource) => ({
+            dataSource,
+            redisUrl: config.redisUrl,
+            queueName: 'chat-tasks',
+            worker: runsTasks,
+            concurrency: config.tasks.concurrency,
+            maxPending: config.tasks.maxPending,
+            defaultAttempts: config.tasks.attempts,
+            defaultTimeoutMs: config.tasks.timeoutMs,
+            backoff: { baseMs: config.tasks.backoffMs, maxMs: Math.max(config.tasks.backoffMs, 60_000) },
+            leaseMs: config.tasks.leaseMs,
+            reconcileIntervalMs: config.tasks.reconcileIntervalMs,
+            staleAfterMs: Math.max(2 * config.tasks.reconcileIntervalMs, 1_000),
+            // Part of the process's own deadline: the rest gives the tasks back and closes connections.
+            shutdownTimeoutMs: Math.floor(config.shutdownTimeoutMs * 0.6),
+          }),
+        }),
         HealthModule,
         UsersModule,
         RateLimitModule,
-        ...(publicApi ? [AiModule, ConversationsModule, MessagesModule, ToolsModule] : []),
+        AiModule,
+        ConversationsModule,
+        MessagesModule,
+        ToolsModule,
+        ...(publicApi ? [PublicApiModule] : []),
       ],
       providers: [
         { provide: APP_PIPE, useClass: StrictValidationPipe },

@@ -6,10 +6,8 @@ import { LocalModelProvider } from './local.model-provider.js';
 import { MODEL_PROVIDERS, type ModelProvider } from './model-provider.js';
 import { ModelRegistry } from './model-registry.js';
 import { OpenAiCompatibleModelProvider } from './openai-compatible.model-provider.js';
-import { OpenAiController } from './openai.controller.js';
 
 @Module({
-  controllers: [OpenAiController],
   providers: [
     {
       provide: MODEL_PROVIDERS,
@@ -36,7 +34,7 @@ import { OpenAiController } from './openai.controller.js';
     AiService,
     ChatCompletionsService,
   ],
-  exports: [AiService, ModelRegistry],
+  exports: [AiService, ModelRegistry, ChatCompletionsService],
 })
 export class AiModule implements OnApplicationShutdown {
   constructor(@Inject(MODEL_PROVIDERS) private readonly providers: ModelProvider[]) {}

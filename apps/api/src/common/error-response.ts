@@ -1,3 +1,4 @@
+import { InvalidCursorError, QueueFullError, QueueUnavailableError } from '@chat/async';
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError, assertUnreachable, type AppErrorCode } from './app-error.js';
@@ -90,8 +91,27 @@ function isInvalidText(error: unknown): boolean {
   return code === '22021' || code === '22P05';
 }
 
+/** The task processor's refusals, in the API's terms. */
+function fromQueueError(error: unknown): AppError | null {
+  if (error instanceof QueueFullError) {
+    return new AppError('dependency_unavailable', `The task queue is full (${error.pending} pending, limit ${error.limit}); try again shortly`, {
+      retryAfterSeconds: error.retryAfterSeconds,
+      cause: error,
+    });
+  }
+  if (error instanceof QueueUnavailableError) {
+    return new AppError('dependency_unavailable', 'The task queue is not reachable; nothing was stored, try again shortly', {
+      retryAfterSeconds: error.retryAfterSeconds,
+      cause: error,
+    });
+  }
+  if (error instanceof InvalidCursorError) return new AppError('invalid_input', 'cursor is not valid');
+  return null;
+}
+
 /** Maps anything thrown while serving a request to the contract's error shape. */
-export function toErrorResponse(error: unknown): ErrorResponse {
+export function toErrorResponse(thrown: unknown): ErrorResponse {
+  const error = fromQueueError(thrown) ?? thrown;
   if (error instanceof AppError) {
     const status = statusOf(error.code);
     const headers: Record<string, string> = {};

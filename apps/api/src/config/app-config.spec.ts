@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1_048_576,
       shutdownTimeoutMs: 10_000,
       toolMaxRounds: 5,
+      tasks: { concurrency: 8, maxPending: 10_000, attempts: 3, timeoutMs: 180_000, backoffMs: 1_000, leaseMs: 30_000, reconcileIntervalMs: 15_000 },
     });
   });
 
@@ -72,6 +73,13 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: '1024',
       SHUTDOWN_TIMEOUT_MS: '0',
       TOOL_MAX_ROUNDS: '20',
+      TASK_CONCURRENCY: '2',
+      TASK_MAX_PENDING: '50',
+      TASK_ATTEMPTS: '5',
+      TASK_TIMEOUT_MS: '9000',
+      TASK_BACKOFF_MS: '10',
+      TASK_LEASE_MS: '2000',
+      TASK_RECONCILE_INTERVAL_MS: '500',
     });
     expect(config).toEqual<AppConfig>({
       port: 8080,
@@ -95,6 +103,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024,
       shutdownTimeoutMs: 0,
       toolMaxRounds: 20,
+      tasks: { concurrency: 2, maxPending: 50, attempts: 5, timeoutMs: 9_000, backoffMs: 10, leaseMs: 2_000, reconcileIntervalMs: 500 },
     });
   });
 
@@ -145,8 +154,18 @@ describe('loadConfig', () => {
       expect(error.message).toBe(`${name} must be one of ${allowed}, got "${value}"`);
     });
 
-    it.each(['all', 'api', 'worker'] as const)('ROLE accepts %s', (role) => {
-      expect(loadConfig({ ROLE: role }).role).toBe(role);
+    it.each(['all', 'api', 'worker'] as const)('ROLE accepts %s (with REDIS_URL)', (role) => {
+      expect(loadConfig({ ROLE: role, REDIS_URL: 'redis://cache:6379' }).role).toBe(role);
+    });
+
+    it.each(['api', 'worker'])('ROLE=%s without REDIS_URL is refused: the processes could not share the queue', (role) => {
+      const error = configError({ ROLE: role });
+      expect(error.variable).toBe('ROLE');
+      expect(error.message).toBe(`ROLE "${role}" needs REDIS_URL: API and worker processes share the task queue through Redis`);
+    });
+
+    it('ROLE=all works without Redis (the in-process queue)', () => {
+      expect(loadConfig({ ROLE: 'all' }).role).toBe('all');
     });
   });
 
@@ -228,7 +247,8 @@ describe('loadConfig', () => {
   describe('without an argument', () => {
     const names = ['PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'ADMIN_TOKEN', 'AI_BASE_URL', 'AI_API_KEY', 'AI_MODEL',
       'AI_TIMEOUT_MS', 'AI_MAX_RETRIES', 'ROLE', 'RATE_LIMIT_PER_MINUTE', 'LOG_LEVEL', 'DB_POOL_MAX', 'DB_CONNECT_TIMEOUT_MS',
-      'DB_STATEMENT_TIMEOUT_MS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'TOOL_MAX_ROUNDS'];
+      'DB_STATEMENT_TIMEOUT_MS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'TOOL_MAX_ROUNDS', 'TASK_CONCURRENCY', 'TASK_MAX_PENDING',
+      'TASK_ATTEMPTS', 'TASK_TIMEOUT_MS', 'TASK_BACKOFF_MS', 'TASK_LEASE_MS', 'TASK_RECONCILE_INTERVAL_MS'];
     beforeEach(() => {
       for (const name of names) vi.stubEnv(name, undefined);
     });
@@ -239,6 +259,7 @@ describe('loadConfig', () => {
     it('reads process.env', () => {
       vi.stubEnv('PORT', '4321');
       vi.stubEnv('ROLE', 'api');
+      vi.stubEnv('REDIS_URL', 'redis://cache:6379');
       const config = loadConfig();
       expect(config.port).toBe(4321);
       expect(config.role).toBe('api');

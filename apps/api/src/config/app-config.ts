@@ -34,6 +34,25 @@ export interface AppConfig {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   toolMaxRounds: number;
+  /** The async task processor (`@chat/async`). */
+  tasks: TaskConfig;
+}
+
+export interface TaskConfig {
+  /** Attempts run at once by this process when it is a worker. */
+  concurrency: number;
+  /** Bound on pending tasks; past it submissions answer 503 with `Retry-After`. */
+  maxPending: number;
+  /** Attempts per task, the first included. */
+  attempts: number;
+  /** One attempt's time limit. */
+  timeoutMs: number;
+  /** First retry delay; doubled per attempt, with jitter. */
+  backoffMs: number;
+  /** A crashed worker's task is taken over after this. */
+  leaseMs: number;
+  /** How often lost or stuck tasks are looked for. */
+  reconcileIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -100,20 +119,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('AI_MODEL', `must be "local" when AI_BASE_URL is unset, got "${aiModel}"`);
   }
 
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const role = oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all');
+  if (role !== 'all' && redisUrl === null) {
+    // Without Redis the queue lives inside one process: an API-only process would queue tasks that
+    // no worker ever sees, and a worker-only one would wait for tasks no API can hand it.
+    throw new ConfigError('ROLE', `"${role}" needs REDIS_URL: API and worker processes share the task queue through Redis`);
+  }
+  const aiTimeoutMs = integer(env, 'AI_TIMEOUT_MS', 60_000, 100, 600_000);
+
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: raw(env, 'DATA_DIR') ?? './.data',
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl,
     adminToken,
     aiBaseUrl,
     aiApiKey: raw(env, 'AI_API_KEY') ?? null,
     aiModel,
-    aiTimeoutMs: integer(env, 'AI_TIMEOUT_MS', 60_000, 100, 600_000),
+    aiTimeoutMs,
     aiCacheScope: oneOf(env, 'AI_CACHE_SCOPE', ['user', 'shared'] as const, 'user'),
     aiMaxRetries: integer(env, 'AI_MAX_RETRIES', 2, 0, 10),
-    role: oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    role,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 200),
@@ -122,6 +150,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     toolMaxRounds: integer(env, 'TOOL_MAX_ROUNDS', 5, 1, 20),
+    tasks: {
+      concurrency: integer(env, 'TASK_CONCURRENCY', 8, 1, 1_000),
+      maxPending: integer(env, 'TASK_MAX_PENDING', 10_000, 1, 10_000_000),
+      attempts: integer(env, 'TASK_ATTEMPTS', 3, 1, 20),
+      // An answer may take a few model calls (tool rounds), each bounded by AI_TIMEOUT_MS.
+      timeoutMs: integer(env, 'TASK_TIMEOUT_MS', Math.max(120_000, aiTimeoutMs * 3), 100, 3_600_000),
+      backoffMs: integer(env, 'TASK_BACKOFF_MS', 1_000, 1, 600_000),
+      leaseMs: integer(env, 'TASK_LEASE_MS', 30_000, 500, 600_000),
+      reconcileIntervalMs: integer(env, 'TASK_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+    },
   };
 }
 

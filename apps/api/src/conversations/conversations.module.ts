@@ -3,11 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AiModule } from '../ai/ai.module.js';
 import { ConversationEntity } from '../database/entities/conversation.entity.js';
 import { ConversationService } from './conversation.service.js';
-import { ConversationsController } from './conversations.controller.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ConversationEntity]), AiModule],
-  controllers: [ConversationsController],
   providers: [ConversationService],
   exports: [ConversationService],
 })

@@ -1,8 +1,9 @@
+import { PermanentTaskError, TaskProcessor, type Priority, type Task, type TaskContext } from '@chat/async';
 import { ConversationCache } from '@chat/cache';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { QueryFailedError, type DataSource, type Repository } from 'typeorm';
+import { LessThanOrEqual, QueryFailedError, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { AiService } from '../ai/ai.service.js';
 import type { ModelMessage, ModelRequest, ModelResponse, ModelToolCall } from '../ai/model-provider.js';
 import type { OwnerId } from '../auth/owner.js';
@@ -12,6 +13,8 @@ import { ConversationService } from '../conversations/conversation.service.js';
 import { ConversationEntity } from '../database/entities/conversation.entity.js';
 import { MessageEntity, type MessageRole, type StoredToolCall } from '../database/entities/message.entity.js';
 import { ToolService } from '../tools/tool.service.js';
+import { ConversationTitles } from './conversation-titles.js';
+import { MessageView } from './message.views.js';
 
 /** How many earlier messages the model is shown. */
 const HISTORY_WINDOW = 100;
@@ -46,6 +49,48 @@ export interface Reply {
   cached: boolean;
 }
 
+export interface AsyncReplyOptions {
+  content: string;
+  cache?: boolean;
+  priority?: Priority;
+  /** Same key from the same user: the first request's user message and task come back; nothing new is stored. */
+  idempotencyKey?: string;
+}
+
+/** `mode: "async"`: the user message is stored and its answer is a task. */
+export interface AcceptedReply {
+  userMessage: MessageEntity;
+  task: Task;
+}
+
+/** The payload of a `chat.reply` task. */
+export interface ChatReplyPayload {
+  conversationId: string;
+  userMessageId: string;
+  cache?: boolean;
+}
+
+/** What a `chat.reply` task stores as its result. */
+export interface ChatReplyResult {
+  assistantMessage: MessageView;
+  cached: boolean;
+}
+
+export const CHAT_REPLY_TASK = 'chat.reply';
+
+/** Writes the messages one reply produces: at once (sync, stream), or held until the end (async). */
+type MessageSink = (drafts: MessageDraft[]) => Promise<MessageEntity[]>;
+
+/** An idempotency key matched an earlier request inside the outbox transaction: undo this one. */
+class ReplayOf extends Error {
+  constructor(readonly task: Task) {
+    super('idempotent replay');
+  }
+}
+
+/** Model failures that retrying the same request cannot fix. */
+const PERMANENT_CODES = new Set(['model_rejected', 'invalid_input', 'not_found', 'forbidden']);
+
 interface MessageDraft {
   role: MessageRole;
   content: string;
@@ -70,6 +115,8 @@ export class MessageService {
     private readonly tools: ToolService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cache: ConversationCache,
+    private readonly processor: TaskProcessor,
+    private readonly titles: ConversationTitles,
   ) {}
 
   /** The newest messages, oldest first, through the conversation cache (a write anywhere drops it). */
@@ -117,7 +164,10 @@ export class MessageService {
     if (userMessage === undefined) throw new Error('insert returned no row');
     listener.onUserMessage?.(userMessage);
     try {
-      const { assistantMessage, cached } = await this.answer(owner, conversation, options, listener);
+      const history = await this.history(owner, conversation);
+      const sink: MessageSink = (drafts) => this.append(owner, conversation.id, drafts);
+      const { assistantMessage, cached } = await this.answer(owner, conversation, history, options, listener, sink);
+      if (conversation.title === null && conversation.messageCount === 0) await this.titles.request(owner, conversation.id);
       return { userMessage, assistantMessage, cached };
     } catch (error) {
       // The user message stays; say which one so the client can retry the answer, not the question.
@@ -125,13 +175,106 @@ export class MessageService {
     }
   }
 
+  /**
+   * Submits the answer as a task (`mode: "async"`): the user message and the task row are written
+   * in one transaction, and the task is queued only once they are committed (an outbox). When the
+   * queue is down nothing is written and the caller gets a 503; when the queue is full likewise.
+   */
+  async submitReply(owner: OwnerId, conversationId: string, options: AsyncReplyOptions): Promise<AcceptedReply> {
+    const conversation = await this.conversations.get(owner, conversationId);
+    this.ai.assertAvailable(conversation.model);
+    const [userMessage] = this.draftRows(owner, conversation.id, [{ role: 'user', content: options.content }]);
+    if (userMessage === undefined) throw new Error('no row drafted');
+    const payload: ChatReplyPayload = {
+      conversationId: conversation.id,
+      userMessageId: userMessage.id,
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+    };
+    let accepted: AcceptedReply;
+    try {
+      accepted = await this.processor.transaction(async (manager, submit) => {
+        await this.insert(owner, conversation.id, [userMessage], manager);
+        const { task, created } = await submit(CHAT_REPLY_TASK, payload, {
+          ownerId: owner,
+          ...(options.priority === undefined ? {} : { priority: options.priority }),
+          ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+        });
+        if (!created) throw new ReplayOf(task);
+        return { userMessage, task };
+      });
+    } catch (error) {
+      if (error instanceof ReplayOf) return this.replayed(owner, error.task);
+      throw error;
+    }
+    await this.cache.messagesChanged(owner, conversation.id);
+    return accepted;
+  }
+
+  /** The first request's answer to a repeated idempotency key. */
+  private async replayed(owner: OwnerId, task: Task): Promise<AcceptedReply> {
+    const payload = task.payload as Partial<ChatReplyPayload>;
+    const userMessage =
+      task.type === CHAT_REPLY_TASK && typeof payload.userMessageId === 'string'
+        ? await this.messages.findOneBy({ id: payload.userMessageId, userId: owner })
+        : null;
+    if (userMessage === null) {
+      throw new AppError('conflict', 'This Idempotency-Key was already used for another request');
+    }
+    return { userMessage, task };
+  }
+
+  /**
+   * The `chat.reply` task: answers the user message as the sync mode would, but keeps every message
+   * it produces (tool calls, results, the answer) in memory and writes them in the transaction that
+   * completes the task. An attempt that crashed or was taken over wrote nothing, so a retried task
+   * never leaves a second answer.
+   */
+  async answerTask(context: TaskContext<ChatReplyPayload>): Promise<ChatReplyResult> {
+    const { task, signal } = context;
+    const owner = task.ownerId as OwnerId | null;
+    if (owner === null) throw new PermanentTaskError('a chat.reply task needs an owner');
+    try {
+      const conversation = await this.conversations.get(owner, task.payload.conversationId);
+      const userMessage = await this.messages.findOneBy({ id: task.payload.userMessageId, conversationId: conversation.id, userId: owner });
+      if (userMessage === null) throw new PermanentTaskError('the user message no longer exists');
+      // The conversation as it was when the question was asked, not what was posted since.
+      const rows = (
+        await this.messages.find({
+          where: { conversationId: conversation.id, userId: owner, seq: LessThanOrEqual(userMessage.seq) },
+          order: { seq: 'DESC' },
+          take: HISTORY_WINDOW,
+        })
+      ).reverse();
+      const firstExchange = rows.length < HISTORY_WINDOW && rows.filter((m) => m.role === 'user').length === 1;
+      const held: MessageEntity[] = [];
+      const sink: MessageSink = (drafts) => {
+        const drafted = this.draftRows(owner, conversation.id, drafts);
+        held.push(...drafted);
+        return Promise.resolve(drafted);
+      };
+      const options: ReplyOptions = { content: userMessage.content, signal, ...(task.payload.cache === undefined ? {} : { cache: task.payload.cache }) };
+      const { assistantMessage, cached } = await this.answer(owner, conversation, this.toModelHistory(conversation, rows), options, {}, sink);
+      const result = await context.complete(async (manager) => {
+        await this.insert(owner, conversation.id, held, manager);
+        return { assistantMessage: MessageView.of(assistantMessage), cached };
+      });
+      await this.cache.messagesChanged(owner, conversation.id);
+      if (firstExchange && conversation.title === null) await this.titles.request(owner, conversation.id);
+      return result;
+    } catch (error) {
+      if (error instanceof AppError && PERMANENT_CODES.has(error.code)) throw new PermanentTaskError(error.message);
+      throw error;
+    }
+  }
+
   private async answer(
     owner: OwnerId,
     conversation: ConversationEntity,
+    history: ModelMessage[],
     options: ReplyOptions,
     listener: ReplyListener,
+    sink: MessageSink,
   ): Promise<{ assistantMessage: MessageEntity; cached: boolean }> {
-    const history = await this.history(owner, conversation);
     const tools = this.tools.specs();
     const maxRounds = this.config.toolMaxRounds;
 
@@ -152,9 +295,7 @@ export class MessageService {
           response.toolCalls.length > 0 && !response.content
             ? `Stopped after ${maxRounds} rounds of tool calls without a final answer.`
             : (response.content ?? '');
-        const [assistantMessage] = await this.append(owner, conversation.id, [
-          { role: 'assistant', content, model: response.model, cached },
-        ]);
+        const [assistantMessage] = await sink([{ role: 'assistant', content, model: response.model, cached }]);
         if (assistantMessage === undefined) throw new Error('insert returned no row');
         return { assistantMessage, cached };
       }
@@ -170,7 +311,7 @@ export class MessageService {
         drafts.push({ role: 'tool', content: result, toolCallId: call.id });
         history.push({ role: 'tool', content: result, toolCallId: call.id });
       }
-      await this.append(owner, conversation.id, drafts);
+      await sink(drafts);
     }
   }
 
@@ -192,7 +333,11 @@ export class MessageService {
 
   /** The conversation as the model sees it: system prompt, then the newest messages in order. */
   private async history(owner: OwnerId, conversation: ConversationEntity): Promise<ModelMessage[]> {
-    const rows = (await this.newest(owner, conversation.id)).slice(-HISTORY_WINDOW);
+    return this.toModelHistory(conversation, (await this.newest(owner, conversation.id)).slice(-HISTORY_WINDOW));
+  }
+
+  private toModelHistory(conversation: ConversationEntity, window: MessageEntity[]): ModelMessage[] {
+    const rows = [...window];
     // A window must not start inside a tool exchange: results without their call are rejected upstream.
     while (rows[0] !== undefined && rows[0].role !== 'user') rows.shift();
     const history: ModelMessage[] = [];
@@ -207,8 +352,15 @@ export class MessageService {
 
   /** Stores messages and bumps the conversation's count and `updatedAt`, in one transaction. */
   private async append(owner: OwnerId, conversationId: string, drafts: MessageDraft[]): Promise<MessageEntity[]> {
+    const rows = this.draftRows(owner, conversationId, drafts);
+    await this.db.transaction((manager) => this.insert(owner, conversationId, rows, manager));
+    await this.cache.messagesChanged(owner, conversationId);
+    return rows;
+  }
+
+  private draftRows(owner: OwnerId, conversationId: string, drafts: MessageDraft[]): MessageEntity[] {
     const now = new Date();
-    const rows = drafts.map((d) =>
+    return drafts.map((d) =>
       this.messages.create({
         id: randomUUID(),
         conversationId,
@@ -222,16 +374,19 @@ export class MessageService {
         createdAt: now,
       }),
     );
+  }
+
+  /** Inside the caller's transaction; the caller drops the cache once it has committed. */
+  private async insert(owner: OwnerId, conversationId: string, rows: MessageEntity[], manager: EntityManager): Promise<void> {
+    if (rows.length === 0) return;
     try {
-      await this.db.transaction(async (em) => {
-        await em.insert(MessageEntity, rows);
-        await em
-          .createQueryBuilder()
-          .update(ConversationEntity)
-          .set({ messageCount: () => `message_count + ${rows.length}`, updatedAt: now })
-          .where('id = :conversationId AND user_id = :owner', { conversationId, owner })
-          .execute();
-      });
+      await manager.insert(MessageEntity, rows);
+      await manager
+        .createQueryBuilder()
+        .update(ConversationEntity)
+        .set({ messageCount: () => `message_count + ${rows.length}`, updatedAt: rows[0]?.createdAt ?? new Date() })
+        .where('id = :conversationId AND user_id = :owner', { conversationId, owner })
+        .execute();
     } catch (error) {
       // The conversation was deleted while its reply was being produced.
       if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23503') {
@@ -239,7 +394,5 @@ export class MessageService {
       }
       throw error;
     }
-    await this.cache.messagesChanged(owner, conversationId);
-    return rows;
   }
 }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { TaskView } from '../tasks/task.views.js';
 import type { MessageEntity, MessageRole, StoredToolCall } from '../database/entities/message.entity.js';
 
 class ToolCallFunctionView {
@@ -48,4 +49,10 @@ export class MessagePageView {
 export class ReplyView {
   @ApiProperty({ type: MessageView }) userMessage!: MessageView;
   @ApiProperty({ type: MessageView }) assistantMessage!: MessageView;
+}
+
+export class AcceptedReplyView {
+  @ApiProperty({ type: MessageView }) userMessage!: MessageView;
+  @ApiProperty({ type: TaskView, description: 'Follow it with GET /v1/tasks/:id; its result holds the assistant message' })
+  task!: TaskView;
 }

@@ -1,12 +1,13 @@
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthenticatedUser } from '../auth/owner.js';
-import { invalidInput } from '../common/app-error.js';
+import { idempotencyKeyOf } from '../common/idempotency-key.js';
 import { SseWriter } from '../common/sse.js';
+import { TaskView } from '../tasks/task.views.js';
 import { MessageService } from './message.service.js';
-import { MessagePageView, MessageView, ReplyView } from './message.views.js';
+import { AcceptedReplyView, MessagePageView, MessageView, ReplyView } from './message.views.js';
 import { ListMessagesQuery, PostMessageDto } from './messages.dto.js';
 
 @ApiTags('messages')
@@ -28,16 +29,28 @@ export class MessagesController {
 
   @Post()
   @ApiCreatedResponse({ type: ReplyView, description: 'mode "sync"; header X-Cache: HIT|MISS' })
+  @ApiAcceptedResponse({ type: AcceptedReplyView, description: 'mode "async"' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'mode "async": the same key returns the same task' })
   @ApiProduces('application/json', 'text/event-stream')
   async post(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id') id: string,
     @Body() body: PostMessageDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const mode = body.mode ?? 'sync';
     if (mode === 'async') {
-      throw invalidInput('mode "async" needs the async task processor, which this server does not run yet; use "sync" or "stream"');
+      const key = idempotencyKeyOf(idempotencyKey);
+      const accepted = await this.messages.submitReply(user.id, id, {
+        content: body.content,
+        ...(body.cache === undefined ? {} : { cache: body.cache }),
+        ...(body.priority === undefined ? {} : { priority: body.priority }),
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+      });
+      const view: AcceptedReplyView = { userMessage: MessageView.of(accepted.userMessage), task: TaskView.of(accepted.task) };
+      await reply.status(202).header('location', `/v1/tasks/${accepted.task.id}`).send(view);
+      return;
     }
     const options = { content: body.content, ...(body.cache === undefined ? {} : { cache: body.cache }) };
 

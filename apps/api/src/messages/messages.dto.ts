@@ -1,9 +1,8 @@
+import { PRIORITIES, type Priority } from '@chat/async';
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
 
-export const PRIORITIES = ['low', 'normal', 'high', 'urgent', 'critical'] as const;
-export type Priority = (typeof PRIORITIES)[number];
 export const REPLY_MODES = ['sync', 'async', 'stream'] as const;
 export type ReplyMode = (typeof REPLY_MODES)[number];
 
@@ -18,7 +17,7 @@ export class PostMessageDto {
   @IsIn(REPLY_MODES)
   mode?: ReplyMode;
 
-  @ApiPropertyOptional({ enum: PRIORITIES, default: 'normal' })
+  @ApiPropertyOptional({ enum: PRIORITIES, default: 'normal', description: 'mode "async": the priority of the answer task' })
   @IsOptional()
   @IsIn(PRIORITIES)
   priority?: Priority;

@@ -5,12 +5,12 @@ import { ConversationsModule } from '../conversations/conversations.module.js';
 import { MessageEntity } from '../database/entities/message.entity.js';
 import { ToolsModule } from '../tools/tools.module.js';
 import { MessageService } from './message.service.js';
-import { MessagesController } from './messages.controller.js';
+import { ConversationTitles } from './conversation-titles.js';
+import { MessageTasks } from './message-tasks.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([MessageEntity]), ConversationsModule, AiModule, ToolsModule],
-  controllers: [MessagesController],
-  providers: [MessageService],
+  providers: [MessageService, ConversationTitles, MessageTasks],
   exports: [MessageService],
 })
 export class MessagesModule {}

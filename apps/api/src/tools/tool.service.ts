@@ -36,8 +36,11 @@ export class ToolService {
     return this.list().map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
   }
 
-  /** Runs a tool for a caller; bad arguments are a 400 naming the field, an unknown tool a 404. */
-  async invoke(owner: OwnerId, name: string, args: unknown): Promise<ToolInvocation> {
+  /**
+   * Checks a call before it is run (or queued): an unknown tool is a 404, arguments that fail the
+   * tool's schema a 400 naming the field. Returns the arguments with the schema's defaults filled in.
+   */
+  check(name: string, args: unknown): { tool: Tool; input: Record<string, unknown> } {
     const entry = this.tools.get(name);
     if (entry === undefined) throw notFound(`Tool "${name}"`);
     // Ajv fills defaults in place: work on a copy so the caller's object is left as it was.
@@ -48,11 +51,15 @@ export class ToolService {
       const extra = first?.keyword === 'additionalProperties' ? ` (${String(first.params['additionalProperty'])})` : '';
       throw invalidInput(`${where} ${first?.message ?? 'are invalid'}${extra}`);
     }
+    return { tool: entry.tool, input: input as Record<string, unknown> };
+  }
+
+  /** Runs a tool for a caller; bad arguments are a 400 naming the field, an unknown tool a 404. */
+  async invoke(owner: OwnerId, name: string, args: unknown): Promise<ToolInvocation> {
+    const { tool, input } = this.check(name, args);
     try {
       // Only tools that declare themselves cacheable are; their failures never are.
-      const { value, cached } = await this.cache.getOrRun(entry.tool, input, () =>
-        entry.tool.execute(input as Record<string, unknown>, { owner }),
-      );
+      const { value, cached } = await this.cache.getOrRun(tool, input, () => tool.execute(input, { owner }));
       return { result: value, cached };
     } catch (error) {
       if (error instanceof ToolInputError) throw invalidInput(error.message);

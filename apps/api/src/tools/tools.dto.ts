@@ -1,11 +1,22 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsObject } from 'class-validator';
+import { PRIORITIES, type Priority } from '@chat/async';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsObject, IsOptional } from 'class-validator';
 import type { Tool } from './tool.js';
 
 export class InvokeToolDto {
   @ApiProperty({ type: 'object', additionalProperties: true, description: "Checked against the tool's JSON Schema" })
   @IsObject()
   arguments!: Record<string, unknown>;
+
+  @ApiPropertyOptional({ enum: ['sync', 'async'], default: 'sync', description: '"async": run as a task, answer 202 { task }' })
+  @IsOptional()
+  @IsIn(['sync', 'async'])
+  mode?: 'sync' | 'async';
+
+  @ApiPropertyOptional({ enum: PRIORITIES, default: 'normal', description: 'mode "async": the priority of the task' })
+  @IsOptional()
+  @IsIn(PRIORITIES)
+  priority?: Priority;
 }
 
 export class ToolView {
