@@ -40,7 +40,10 @@ export class ToolTasks implements OnModuleInit {
   /** 404 for an unknown tool and 400 for bad arguments now, before anything is queued. */
   async submit(owner: OwnerId, name: string, args: Record<string, unknown>, options: { priority?: Priority; idempotencyKey?: string }): Promise<Task> {
     this.tools.check(name, args);
-    const { task } = await this.processor.submit<ToolInvokePayload>(TOOL_INVOKE_TASK, { name, arguments: args }, { ownerId: owner, ...options });
+    const { task, created } = await this.processor.submit<ToolInvokePayload>(TOOL_INVOKE_TASK, { name, arguments: args }, { ownerId: owner, ...options });
+    if (!created && task.type !== TOOL_INVOKE_TASK) {
+      throw new AppError('conflict', 'This Idempotency-Key was already used for another request');
+    }
     return task;
   }
 }

@@ -62,7 +62,8 @@ export function resolveOptions(options: AsyncProcessorOptions): ResolvedProcesso
     leaseMs: positive('leaseMs', options.leaseMs, 30_000),
     reconcileIntervalMs: positive('reconcileIntervalMs', options.reconcileIntervalMs, 15_000),
     staleAfterMs: positive('staleAfterMs', options.staleAfterMs, 30_000),
-    shutdownTimeoutMs: positive('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000),
+    // 0: give running attempts back at once.
+    shutdownTimeoutMs: options.shutdownTimeoutMs === 0 ? 0 : positive('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000),
     retryAfterSeconds: positive('retryAfterSeconds', options.retryAfterSeconds, 5),
     commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, 1_000),
     statsWindowMs: positive('statsWindowMs', options.statsWindowMs, 15 * 60_000),

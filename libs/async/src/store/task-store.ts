@@ -91,15 +91,20 @@ function affected(answer: unknown): number {
   return Array.isArray(answer) ? answer.length : 0;
 }
 
-function encodeCursor(task: Task): string {
-  return Buffer.from(`${task.createdAt.toISOString()}|${task.id}`).toString('base64url');
+/**
+ * The cursor keeps `created_at` to the microsecond, as PostgreSQL does (`cursor_at`, an ISO string
+ * the list query computes): a JS Date keeps milliseconds only, and a cursor truncated to them would
+ * skip the rows between the truncated and the real timestamp (e.g. the rest of a `submitMany` batch).
+ */
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(`${createdAt}|${id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+function decodeCursor(cursor: string): { createdAt: string; id: string } | null {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (id === undefined || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) return null;
-  return { createdAt, id };
+  if (at === undefined || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(at) || Number.isNaN(new Date(at).getTime())) return null;
+  if (id === undefined || !/^[0-9a-f-]{36}$/i.test(id)) return null;
+  return { createdAt: at, id };
 }
 
 export class InvalidCursorError extends Error {
@@ -282,18 +287,19 @@ export class TaskStore {
       const after = decodeCursor(filter.cursor);
       if (after === null) throw new InvalidCursorError('cursor is not one this server issued');
       params.push(after.createdAt, after.id);
-      where.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
-    const rows = rowsOf<TaskRow>(
+    const rows = rowsOf<TaskRow & { cursor_at: string }>(
       await this.db.query(
-        `SELECT ${COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+         FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY created_at DESC, id DESC LIMIT $1`,
         params,
       ),
     );
-    const items = rows.slice(0, filter.limit).map(toTask);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > filter.limit && last !== undefined ? encodeCursor(last) : null };
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toTask), nextCursor: rows.length > filter.limit && last !== undefined ? encodeCursor(last.cursor_at, last.id) : null };
   }
 
   /** A failed task back to `pending` with a fresh set of attempts; `null` when it is not failed. */
