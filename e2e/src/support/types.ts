@@ -131,3 +131,48 @@ export interface ChatCompletionChunk {
     finish_reason: string | null;
   }[];
 }
+
+export type Priority = 'low' | 'normal' | 'high' | 'urgent' | 'critical';
+export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+/** The contract's `Task` (`GET /v1/tasks/:id`). */
+export interface Task<R = unknown> {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  priority: Priority;
+  attempts: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: R | null;
+  error: string | null;
+}
+
+/** What operators see on `/v1/admin/tasks*`. */
+export interface AdminTask<R = unknown> extends Task<R> {
+  ownerId: string | null;
+  maxAttempts: number;
+  lastError: { name: string; message: string; attempt: number } | null;
+}
+
+/** The result of a `chat.reply` task. */
+export interface ChatReplyResult {
+  assistantMessage: Message;
+  cached: boolean;
+}
+
+/** `202` answer of `POST /v1/conversations/:id/messages` with `mode: "async"`. */
+export interface AcceptedReply {
+  userMessage: Message;
+  task: Task<ChatReplyResult>;
+}
+
+export interface TaskStats {
+  driver: 'bullmq' | 'in-process';
+  byStatus: Record<TaskStatus, number>;
+  byPriority: Record<Priority, Record<TaskStatus, number>>;
+  queue: { waiting: number; delayed: number; active: number } | null;
+  maxPending: number;
+  failuresByType: Record<string, number>;
+}

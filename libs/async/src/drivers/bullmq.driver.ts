@@ -145,13 +145,13 @@ export class BullMqDriver implements QueueDriver {
     if (worker === null) return;
     this.worker = null;
     const closing = worker.close();
-    const finished = await Promise.race([closing.then(() => true), sleep(deadlineMs).then(() => false)]);
+    console.log("closing worker", Date.now()); const finished = await Promise.race([closing.then(() => true), sleep(deadlineMs).then(() => false)]);
     if (!finished) {
       // Past the deadline: abort the running attempts; the runner gives their tasks back.
       worker.cancelAllJobs('shutdown');
       await Promise.race([closing, sleep(5_000)]);
     }
-    await this.workerConnection?.quit().catch(() => this.workerConnection?.disconnect());
+    console.log("before quit", Date.now()); await this.workerConnection?.quit().catch(() => this.workerConnection?.disconnect());
     this.workerConnection = null;
   }
 
