@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { BackoffOptions, Priority } from './task.types.js';
+import { PRIORITIES, type BackoffOptions, type Priority } from './task.types.js';
 
 export interface AsyncProcessorOptions {
   /** The TypeORM DataSource holding the `tasks` table (add `asyncMigrations` to its migrations). */
@@ -14,7 +14,12 @@ export interface AsyncProcessorOptions {
   worker?: boolean;
   /** Attempts run at once by this process (default 8). */
   concurrency?: number;
-  /** Bound on tasks in `pending`: past it `submit` throws `QueueFullError` (default 10,000). */
+  /**
+   * Bound on tasks in `pending`: past it `submit` throws `QueueFullError` (default 10,000). Checked in
+   * the INSERT itself, so it is exact for one submitter; concurrent transactions cannot see each
+   * other's uncommitted rows and may overshoot it by their number (a strict bound would serialise
+   * every submission, outbox transactions included).
+   */
   maxPending?: number;
   /** Defaults for every task type (a type's own defaults and `submit` options win). */
   defaultPriority?: Priority;
@@ -46,6 +51,15 @@ export function resolveOptions(options: AsyncProcessorOptions): ResolvedProcesso
     if (!Number.isFinite(v) || v <= 0) throw new Error(`AsyncProcessorOptions.${name} must be a positive number, got ${String(value)}`);
     return v;
   };
+  const count = (name: string, value: number | undefined, fallback: number): number => {
+    const v = positive(name, value, fallback);
+    if (!Number.isInteger(v)) throw new Error(`AsyncProcessorOptions.${name} must be an integer, got ${String(value)}`);
+    return v;
+  };
+  const priority = options.defaultPriority ?? 'normal';
+  if (!PRIORITIES.includes(priority)) {
+    throw new Error(`AsyncProcessorOptions.defaultPriority must be one of ${PRIORITIES.join(', ')}, got ${String(priority)}`);
+  }
   const backoff = options.backoff ?? { baseMs: 1_000, maxMs: 60_000 };
   return {
     dataSource: options.dataSource,
@@ -53,11 +67,11 @@ export function resolveOptions(options: AsyncProcessorOptions): ResolvedProcesso
     queueName: options.queueName ?? 'tasks',
     prefix: options.prefix ?? 'bull',
     worker: options.worker ?? true,
-    concurrency: positive('concurrency', options.concurrency, 8),
-    maxPending: positive('maxPending', options.maxPending, 10_000),
-    defaultPriority: options.defaultPriority ?? 'normal',
-    defaultAttempts: positive('defaultAttempts', options.defaultAttempts, 3),
-    defaultTimeoutMs: positive('defaultTimeoutMs', options.defaultTimeoutMs, 60_000),
+    concurrency: count('concurrency', options.concurrency, 8),
+    maxPending: count('maxPending', options.maxPending, 10_000),
+    defaultPriority: priority,
+    defaultAttempts: count('defaultAttempts', options.defaultAttempts, 3),
+    defaultTimeoutMs: count('defaultTimeoutMs', options.defaultTimeoutMs, 60_000),
     backoff: { baseMs: positive('backoff.baseMs', backoff.baseMs, 1_000), maxMs: positive('backoff.maxMs', backoff.maxMs, 60_000) },
     leaseMs: positive('leaseMs', options.leaseMs, 30_000),
     reconcileIntervalMs: positive('reconcileIntervalMs', options.reconcileIntervalMs, 15_000),
