@@ -145,14 +145,19 @@ export class BullMqDriver implements QueueDriver {
     if (worker === null) return;
     this.worker = null;
     const closing = worker.close();
-    console.log("closing worker", Date.now()); const finished = await Promise.race([closing.then(() => true), sleep(deadlineMs).then(() => false)]);
+    const finished = await Promise.race([closing.then(() => true), sleep(deadlineMs).then(() => false)]);
     if (!finished) {
       // Past the deadline: abort the running attempts; the runner gives their tasks back.
       worker.cancelAllJobs('shutdown');
       await Promise.race([closing, sleep(5_000)]);
     }
-    console.log("before quit", Date.now()); await this.workerConnection?.quit().catch(() => this.workerConnection?.disconnect());
+    // QUIT waits for Redis (this connection queues commands while it is away, for ever): bounded,
+    // so that shutdown during an outage still ends; `disconnect` also fails what is still queued.
+    const connection = this.workerConnection;
     this.workerConnection = null;
+    if (connection === null) return;
+    if (connection.status !== 'ready') connection.disconnect();
+    else await withDeadline(connection.quit(), this.options.commandTimeoutMs, 'quit').catch(() => connection.disconnect());
   }
 
   async counts(): Promise<QueueCounts> {
