@@ -337,12 +337,32 @@ export class TaskProcessor {
     return this.reconciling;
   }
 
+  private lastUnknownWarning = 0;
+
+  /**
+   * A job whose task is not in this database comes from another deployment sharing the queue (same
+   * Redis and queue name, another database): it is dropped here and runs late, when its own
+   * reconciler queues it again. Said once a minute at most; the usual null claim (a task already
+   * finished, or leased by a live attempt) is silent.
+   */
+  private async warnIfUnknown(taskId: string): Promise<void> {
+    if (Date.now() - this.lastUnknownWarning < 60_000) return;
+    if ((await this.store.get(taskId).catch(() => undefined)) !== null) return;
+    this.lastUnknownWarning = Date.now();
+    this.logger.warn(
+      `queue "${this.options.queueName}" carried task ${taskId}, which is not in this database: is another deployment using the same Redis and queue name?`,
+    );
+  }
+
   /** One attempt of one task: claim, run under lease and timeout, record the outcome. */
   private async runAttempt(taskId: string, shutdown: AbortSignal): Promise<RunOutcome> {
     const { leaseMs } = this.options;
     const token = randomUUID();
     const task = await this.store.claim(taskId, token, leaseMs);
-    if (task === null) return { kind: 'done' };
+    if (task === null) {
+      await this.warnIfUnknown(taskId);
+      return { kind: 'done' };
+    }
     const attempt = task.attempts;
     const base = { type: task.type, priority: task.priority, attempt };
     if (attempt > task.maxAttempts) {
@@ -363,13 +383,23 @@ export class TaskProcessor {
     if (shutdown.aborted) onShutdown();
     else shutdown.addEventListener('abort', onShutdown, { once: true });
     const timeout = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutMs)), task.timeoutMs);
+    // One beat at a time: a beat waits on the row while `complete` holds it, and must not pile up
+    // on the pool behind it.
+    let beating = false;
     const heartbeat = setInterval(() => {
-      this.store.heartbeat(taskId, token, leaseMs).then(
-        (held) => {
-          if (!held) controller.abort(new LeaseLostError());
-        },
-        () => undefined, // the database blinked; the next beat tries again
-      );
+      if (beating) return;
+      beating = true;
+      this.store
+        .heartbeat(taskId, token, leaseMs)
+        .then(
+          (held) => {
+            if (!held) controller.abort(new LeaseLostError());
+          },
+          () => undefined, // the database blinked; the next beat tries again
+        )
+        .finally(() => {
+          beating = false;
+        });
     }, Math.max(250, Math.floor(leaseMs / 3)));
     heartbeat.unref();
 
