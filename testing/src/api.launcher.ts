@@ -48,7 +48,7 @@ const API_VARIABLES = [
   'AI_MODEL', 'ROLE', 'RATE_LIMIT_PER_MINUTE', 'LOG_LEVEL', 'DB_POOL_MAX', 'DB_CONNECT_TIMEOUT_MS',
   'DB_STATEMENT_TIMEOUT_MS', 'AI_TIMEOUT_MS', 'AI_MAX_RETRIES', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
   'TOOL_MAX_ROUNDS', 'AI_CACHE_SCOPE', 'TASK_CONCURRENCY', 'TASK_MAX_PENDING', 'TASK_ATTEMPTS', 'TASK_TIMEOUT_MS',
-  'TASK_BACKOFF_MS', 'TASK_LEASE_MS', 'TASK_RECONCILE_INTERVAL_MS',
+  'TASK_BACKOFF_MS', 'TASK_LEASE_MS', 'TASK_RECONCILE_INTERVAL_MS', 'TASK_QUEUE',
 ];
 
 const ADMIN_TOKEN_IN_LOG = /"adminToken"\s*:\s*"([^"]+)"/;
@@ -83,6 +83,8 @@ export async function startApi(options: StartApiOptions = {}): Promise<StartedAp
   else if (freshDb) env.DATABASE_URL = freshDb.url;
   else env.DATA_DIR = 'memory';
   if (options.redis) env.REDIS_URL = TEST_REDIS_URL;
+  // Suites share one Redis: processes of one database share one queue, and no other suite's.
+  if (env.DATABASE_URL !== undefined) env.TASK_QUEUE = `chat-tasks-${new URL(env.DATABASE_URL).pathname.slice(1)}`;
   if (adminToken !== null) env.ADMIN_TOKEN = adminToken;
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[name];

@@ -72,7 +72,7 @@ export class AppModule {
           useFactory: (config: AppConfig, dataSource: DataSource) => ({
             dataSource,
             redisUrl: config.redisUrl,
-            queueName: 'chat-tasks',
+            queueName: config.tasks.queue,
             worker: runsTasks,
             concurrency: config.tasks.concurrency,
             maxPending: config.tasks.maxPending,

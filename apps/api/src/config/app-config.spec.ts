@@ -38,7 +38,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1_048_576,
       shutdownTimeoutMs: 10_000,
       toolMaxRounds: 5,
-      tasks: { concurrency: 8, maxPending: 10_000, attempts: 3, timeoutMs: 180_000, backoffMs: 1_000, leaseMs: 30_000, reconcileIntervalMs: 15_000 },
+      tasks: { concurrency: 8, maxPending: 10_000, attempts: 3, timeoutMs: 180_000, backoffMs: 1_000, leaseMs: 30_000, reconcileIntervalMs: 15_000, queue: 'chat-tasks' },
     });
   });
 
@@ -80,6 +80,7 @@ describe('loadConfig', () => {
       TASK_BACKOFF_MS: '10',
       TASK_LEASE_MS: '2000',
       TASK_RECONCILE_INTERVAL_MS: '500',
+      TASK_QUEUE: 'tenant-a.tasks',
     });
     expect(config).toEqual<AppConfig>({
       port: 8080,
@@ -103,7 +104,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024,
       shutdownTimeoutMs: 0,
       toolMaxRounds: 20,
-      tasks: { concurrency: 2, maxPending: 50, attempts: 5, timeoutMs: 9_000, backoffMs: 10, leaseMs: 2_000, reconcileIntervalMs: 500 },
+      tasks: { concurrency: 2, maxPending: 50, attempts: 5, timeoutMs: 9_000, backoffMs: 10, leaseMs: 2_000, reconcileIntervalMs: 500, queue: 'tenant-a.tasks' },
     });
   });
 
@@ -248,7 +249,7 @@ describe('loadConfig', () => {
     const names = ['PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'ADMIN_TOKEN', 'AI_BASE_URL', 'AI_API_KEY', 'AI_MODEL',
       'AI_TIMEOUT_MS', 'AI_MAX_RETRIES', 'ROLE', 'RATE_LIMIT_PER_MINUTE', 'LOG_LEVEL', 'DB_POOL_MAX', 'DB_CONNECT_TIMEOUT_MS',
       'DB_STATEMENT_TIMEOUT_MS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'TOOL_MAX_ROUNDS', 'TASK_CONCURRENCY', 'TASK_MAX_PENDING',
-      'TASK_ATTEMPTS', 'TASK_TIMEOUT_MS', 'TASK_BACKOFF_MS', 'TASK_LEASE_MS', 'TASK_RECONCILE_INTERVAL_MS'];
+      'TASK_ATTEMPTS', 'TASK_TIMEOUT_MS', 'TASK_BACKOFF_MS', 'TASK_LEASE_MS', 'TASK_RECONCILE_INTERVAL_MS', 'TASK_QUEUE'];
     beforeEach(() => {
       for (const name of names) vi.stubEnv(name, undefined);
     });

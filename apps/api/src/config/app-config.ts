@@ -53,6 +53,8 @@ export interface TaskConfig {
   leaseMs: number;
   /** How often lost or stuck tasks are looked for. */
   reconcileIntervalMs: number;
+  /** BullMQ queue name: deployments sharing one Redis need one each. */
+  queue: string;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +103,14 @@ function url(env: Env, name: string, protocols: readonly string[]): string | nul
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return value;
+}
+
+function queueName(env: Env): string {
+  const value = raw(env, 'TASK_QUEUE') ?? 'chat-tasks';
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
+    throw new ConfigError('TASK_QUEUE', `must be 1-100 letters, digits, '.', '_' or '-', got "${value}"`);
   }
   return value;
 }
@@ -159,6 +169,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       backoffMs: integer(env, 'TASK_BACKOFF_MS', 1_000, 1, 600_000),
       leaseMs: integer(env, 'TASK_LEASE_MS', 30_000, 500, 600_000),
       reconcileIntervalMs: integer(env, 'TASK_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+      queue: queueName(env),
     },
   };
 }

@@ -117,7 +117,10 @@ export class ConversationTitles {
         .set({ title })
         .where('id = :id AND user_id = :owner AND title IS NULL', { id: conversation.id, owner })
         .execute();
-      return { title, applied: (updated.affected ?? 0) > 0 };
+      const applied = (updated.affected ?? 0) > 0;
+      // Before the commit too, as for answers: whoever sees the task completed reads the title.
+      if (applied) await this.cache.conversationChanged(owner, conversation.id, null);
+      return { title, applied };
     });
     if (result.applied) await this.cache.conversationChanged(owner, conversation.id, null);
     return result;

@@ -256,6 +256,10 @@ export class MessageService {
       const { assistantMessage, cached } = await this.answer(owner, conversation, this.toModelHistory(conversation, rows), options, {}, sink);
       const result = await context.complete(async (manager) => {
         await this.insert(owner, conversation.id, held, manager);
+        // Dropped before the commit too: a client that sees the task completed and reads the
+        // conversation from another process must not get that process's copy from before the
+        // answer (it could still be there for the few ms between the commit and the drop after it).
+        await this.cache.messagesChanged(owner, conversation.id);
         return { assistantMessage: MessageView.of(assistantMessage), cached };
       });
       await this.cache.messagesChanged(owner, conversation.id);
