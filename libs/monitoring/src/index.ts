@@ -13,3 +13,4 @@ export { MonitorRequestContext, MonitorRequestState, type MonitorRequestInit, ty
 export { LatencyHistogram, QueryStats, type FingerprintStats, type QueryStatsOrder } from './queries/query-stats.js';
 export { NPlusOneDetector } from './queries/n-plus-one.js';
 export type * from './queries/n-plus-one.js';
+export * from './analysis/index.js';
