@@ -1,5 +1,6 @@
 import { AsyncProcessorModule } from '@chat/async';
 import { PerformanceCacheModule } from '@chat/cache';
+import { PerformanceMonitoringModule } from '@chat/monitoring';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
@@ -15,6 +16,8 @@ import { ConversationsModule } from './conversations/conversations.module.js';
 import { databaseOptions, type DatabaseTarget } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { MetricsController } from './monitoring/metrics.controller.js';
+import { MonitorWiring } from './monitoring/monitor-wiring.js';
 import { PublicApiModule } from './public-api.module.js';
 import { UserThrottlerGuard } from './rate-limit/user-throttler.guard.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
@@ -86,6 +89,18 @@ export class AppModule {
             shutdownTimeoutMs: Math.floor(config.shutdownTimeoutMs * 0.6),
           }),
         }),
+        PerformanceMonitoringModule.forRootAsync({
+          inject: [APP_CONFIG, getDataSourceToken()],
+          useFactory: (config: AppConfig, dataSource: DataSource) => ({
+            dataSource,
+            // PGlite serves one session: no second connection for EXPLAIN there.
+            ...(options.database.embedded ? { explain: false as const } : {}),
+            slowQueryMs: config.monitor.slowQueryMs,
+            alertRules: config.monitor.alertRules,
+            alertWebhookUrl: config.monitor.alertWebhookUrl,
+          }),
+          metrics: { controller: MetricsController },
+        }),
         HealthModule,
         UsersModule,
         RateLimitModule,
@@ -96,6 +111,7 @@ export class AppModule {
         ...(publicApi ? [PublicApiModule] : []),
       ],
       providers: [
+        MonitorWiring,
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         // Order matters: the throttler counts per user, so authentication runs first.

@@ -5,6 +5,7 @@ import { ConversationsController } from './conversations/conversations.controlle
 import { ConversationsModule } from './conversations/conversations.module.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { AdminMonitorController } from './monitoring/admin-monitor.controller.js';
 import { AdminTasksController } from './tasks/admin-tasks.controller.js';
 import { TasksController } from './tasks/tasks.controller.js';
 import { ToolsController } from './tools/tools.controller.js';
@@ -21,6 +22,7 @@ import { UsersModule } from './users/users.module.js';
   imports: [UsersModule, AiModule, ConversationsModule, MessagesModule, ToolsModule],
   controllers: [
     AdminUsersController,
+    AdminMonitorController,
     AdminTasksController,
     ConversationsController,
     MessagesController,

@@ -1,9 +1,14 @@
 import { Module } from '@nestjs/common';
+import { ConfigurableModuleClass } from './nest/monitoring.module-definition.js';
+import { PerformanceMonitorService } from './nest/performance-monitor.service.js';
 
 /**
- * Request, query, cache and queue measurements, query analysis, alerts and Prometheus export.
- *
- * Empty for now: see README.md for what it will hold and which issue builds it.
+ * `PerformanceMonitoringModule.forRoot({ dataSource, slowQueryMs, alertRules, ... })` or
+ * `.forRootAsync({ useFactory, inject, metrics: { path, controller } })`: provides the
+ * `PerformanceMonitorService` to the whole app and serves `/metrics` (`@willsoto/nestjs-prometheus`).
  */
-@Module({})
-export class PerformanceMonitoringModule {}
+@Module({
+  providers: [PerformanceMonitorService],
+  exports: [PerformanceMonitorService],
+})
+export class PerformanceMonitoringModule extends ConfigurableModuleClass {}

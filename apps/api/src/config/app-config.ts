@@ -36,6 +36,17 @@ export interface AppConfig {
   toolMaxRounds: number;
   /** The async task processor (`@chat/async`). */
   tasks: TaskConfig;
+  /** The performance monitor (`@chat/monitoring`). */
+  monitor: MonitorConfig;
+}
+
+export interface MonitorConfig {
+  /** Queries at or over this are slow: counted, explained, considered for an index. */
+  slowQueryMs: number;
+  /** Alert rules as JSON (merged over the defaults by name; see libs/monitoring/README.md); null: the defaults. */
+  alertRules: unknown;
+  /** POSTed when an alert fires, escalates or resolves. */
+  alertWebhookUrl: string | null;
 }
 
 export interface TaskConfig {
@@ -107,6 +118,16 @@ function url(env: Env, name: string, protocols: readonly string[]): string | nul
   return value;
 }
 
+function json(env: Env, name: string): unknown {
+  const value = raw(env, name);
+  if (value === undefined) return null;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new ConfigError(name, `must be JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 function queueName(env: Env): string {
   const value = raw(env, 'TASK_QUEUE') ?? 'chat-tasks';
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(value)) {
@@ -160,6 +181,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     toolMaxRounds: integer(env, 'TOOL_MAX_ROUNDS', 5, 1, 20),
+    monitor: {
+      slowQueryMs: integer(env, 'MONITOR_SLOW_QUERY_MS', 100, 1, 600_000),
+      alertRules: json(env, 'ALERT_RULES'),
+      alertWebhookUrl: url(env, 'ALERT_WEBHOOK_URL', ['http:', 'https:']),
+    },
     tasks: {
       concurrency: integer(env, 'TASK_CONCURRENCY', 8, 1, 1_000),
       maxPending: integer(env, 'TASK_MAX_PENDING', 10_000, 1, 10_000_000),

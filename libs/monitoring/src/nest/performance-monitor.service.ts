@@ -1,0 +1,234 @@
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { register } from 'prom-client';
+import { alertRulesFromConfig } from '../alerts/alert-config.js';
+import { AlertEngine } from '../alerts/alert-engine.js';
+import type { Alert, AlertEvent } from '../alerts/alert.types.js';
+import { WebhookNotifier } from '../alerts/webhook-notifier.js';
+import { ExplainConnection, type ExplainConnectionOptions } from '../analysis/explain-connection.js';
+import { feedAdvisor, IndexAdvisor, type IndexSuggestion } from '../analysis/index-advisor.js';
+import { SlowQueryAnalyzer, type SlowQuery } from '../analysis/plan-capture.js';
+import type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from '../core/monitor-events.js';
+import { PerformanceMonitor, type DashboardSeries } from '../core/performance-monitor.js';
+import { MonitorMetrics } from '../prometheus/monitor-metrics.js';
+import type { NPlusOneAggregate } from '../queries/n-plus-one.js';
+import { NPlusOneDetector } from '../queries/n-plus-one.js';
+import { QueryCapture, type CapturedQuery } from '../queries/query-capture.js';
+import { QueryStats, type FingerprintStats } from '../queries/query-stats.js';
+import { MonitorRequestContext, type MonitorRequestState } from '../queries/request-context.js';
+import { MONITORING_OPTIONS } from './monitoring.module-definition.js';
+import type { PerformanceMonitoringOptions } from './monitoring.options.js';
+
+/** Requests that matched no route are timed under this name (never the raw path). */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** Everything the monitor knows, for an admin route or a dashboard. */
+export interface MonitorReport {
+  generatedAt: string;
+  routes: ReturnType<PerformanceMonitor['routes']>;
+  series: DashboardSeries;
+  queries: { top: FingerprintStats[]; totals: ReturnType<QueryStats['totals']> };
+  slowQueries: SlowQuery[];
+  nPlusOne: NPlusOneAggregate[];
+  indexSuggestions: IndexSuggestion[];
+  alerts: { active: Alert[]; recent: AlertEvent[] };
+}
+
+interface FastifyLike {
+  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown;
+  addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
+}
+interface FastifyRequestLike {
+  method: string;
+  id?: string;
+  routeOptions?: { url?: string };
+  [MONITOR_STATE]?: MonitorRequestState;
+}
+interface FastifyReplyLike {
+  statusCode: number;
+  elapsedTime: number;
+}
+
+const MONITOR_STATE = Symbol('monitorRequestState');
+
+/**
+ * The performance monitor as one Nest service: it times every request (Fastify hooks, route
+ * templates only), captures every query of the DataSource (fingerprints, per-shape stats, N+1 per
+ * request, slow queries explained on its own connection, verified index suggestions), takes cache
+ * and queue events (`recordCache`, `recordQueue`), samples the process, evaluates the alert rules,
+ * and keeps the Prometheus metrics that `/metrics` serves.
+ */
+@Injectable()
+export class PerformanceMonitorService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('PerformanceMonitor');
+  readonly monitor: PerformanceMonitor;
+  readonly metrics: MonitorMetrics;
+  readonly context: MonitorRequestContext;
+  readonly queryStats = new QueryStats();
+  readonly nPlusOne: NPlusOneDetector;
+  readonly alerts: AlertEngine;
+  readonly analyzer: SlowQueryAnalyzer | null;
+  readonly advisor: IndexAdvisor | null;
+  private readonly capture: QueryCapture | null;
+  private readonly explainConnection: ExplainConnection | null;
+  private readonly slowQueryMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(
+    @Inject(MONITORING_OPTIONS) private readonly options: PerformanceMonitoringOptions,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+  ) {
+    const now = options.now ?? Date.now;
+    this.slowQueryMs = options.slowQueryMs ?? 100;
+    this.monitor = new PerformanceMonitor({
+      now,
+      slowQueryMs: this.slowQueryMs,
+      ...(options.maxRoutes === undefined ? {} : { maxRoutes: options.maxRoutes }),
+      ...(options.retentionMinutes === undefined ? {} : { retentionMinutes: options.retentionMinutes }),
+    });
+    // prom-client's global registry: the one `@willsoto/nestjs-prometheus` serves at /metrics.
+    this.metrics = new MonitorMetrics({ registry: register, defaultMetrics: false, maxLabelValues: options.maxRoutes ?? 100 });
+    this.context = new MonitorRequestContext({ now });
+    this.nPlusOne = new NPlusOneDetector({ threshold: options.nPlusOneThreshold ?? 5 });
+    this.detach.push(this.nPlusOne.attach(this.context));
+    this.detach.push(this.nPlusOne.onFinding((finding) => this.metrics.recordNPlusOne(finding.route)));
+
+    const rules = alertRulesFromConfig(options.alertRules, { source: 'alert rules' });
+    this.alerts = new AlertEngine({
+      rules,
+      clock: { now },
+      ...(options.alertWebhookUrl ? { notifiers: [new WebhookNotifier({ url: options.alertWebhookUrl })] } : {}),
+    });
+
+    const dataSource = options.dataSource ?? null;
+    this.capture = dataSource === null ? null : new QueryCapture(dataSource, { context: this.context, now });
+    const explain = options.explain === false || dataSource === null ? null : (options.explain ?? explainOptionsOf(dataSource));
+    this.explainConnection = explain === null ? null : new ExplainConnection(explain);
+    this.advisor = this.explainConnection === null ? null : new IndexAdvisor({ connection: this.explainConnection, now });
+    this.analyzer =
+      this.explainConnection === null || this.advisor === null
+        ? null
+        : new SlowQueryAnalyzer({ explainer: this.explainConnection, thresholdMs: this.slowQueryMs, now, onPlanCaptured: feedAdvisor(this.advisor) });
+  }
+
+  onModuleInit(): void {
+    if (this.capture !== null) {
+      this.detach.push(this.capture.onQuery((query) => this.recordQuery(query)));
+      this.capture.instrument();
+    }
+    if (this.options.http !== false) this.hookHttp();
+    const every = this.options.evaluateEveryMs ?? 15_000;
+    this.timer = setInterval(() => this.tick(), every);
+    this.timer.unref();
+    this.tick();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const detach of this.detach.splice(0)) detach();
+    this.capture?.uninstrument();
+    await this.analyzer?.close();
+    await this.advisor?.close();
+    await this.explainConnection?.close();
+    await this.alerts.flush();
+    this.monitor.stop();
+  }
+
+  /** One request, as the HTTP layer saw it (the Fastify hooks call this; other adapters may too). */
+  recordRequest(record: HttpRequestRecord): void {
+    this.monitor.recordRequest(record);
+    this.metrics.recordRequest(record);
+  }
+
+  recordCache(event: CacheMonitorEvent): void {
+    this.monitor.recordCache(event);
+    this.metrics.recordCache(event);
+  }
+
+  recordQueue(event: QueueMonitorEvent): void {
+    this.monitor.recordQueue(event);
+    this.metrics.recordQueue(event);
+  }
+
+  /** The task backlog (pending tasks), as the processor's stats report it. */
+  setQueuePending(pending: number): void {
+    this.monitor.setQueuePending(pending);
+    this.metrics.setTasksPending(pending);
+  }
+
+  /** Samples the process and evaluates the alert rules now (the timer does it every `evaluateEveryMs`). */
+  tick(): void {
+    try {
+      this.monitor.sampleProcess();
+      this.alerts.evaluate(this.monitor.alertSamples());
+      this.metrics.setAlertsFiring(this.alerts.firingCountBySeverity());
+    } catch (error) {
+      this.logger.warn(`monitor tick failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  report(sinceMs = 60 * 60_000): MonitorReport {
+    return {
+      generatedAt: new Date((this.options.now ?? Date.now)()).toISOString(),
+      routes: this.monitor.routes(sinceMs),
+      series: this.monitor.series(sinceMs),
+      queries: { top: this.queryStats.top(20, 'totalMs'), totals: this.queryStats.totals() },
+      slowQueries: this.analyzer?.slowQueries() ?? [],
+      nPlusOne: this.nPlusOne.findings(),
+      indexSuggestions: this.advisor?.suggestions() ?? [],
+      alerts: { active: this.alerts.active(), recent: this.alerts.recent(50) },
+    };
+  }
+
+  private recordQuery(query: CapturedQuery): void {
+    this.queryStats.record(query);
+    this.monitor.recordQuery(query, query.failed);
+    this.metrics.recordQuery(query, query.failed, this.slowQueryMs);
+    if (!query.failed) this.analyzer?.consider(query);
+  }
+
+  private hookHttp(): void {
+    const instance: Partial<FastifyLike> | undefined = this.adapterHost?.httpAdapter?.getInstance<Partial<FastifyLike>>();
+    if (instance === undefined || typeof instance.addHook !== 'function') {
+      this.logger.warn('HTTP timing needs the Fastify adapter; requests will not be timed');
+      return;
+    }
+    const fastify = instance as FastifyLike;
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
+      // The rest of the request runs inside this context: its queries know their route.
+      this.context.run({ route, method: request.method, ...(request.id === undefined ? {} : { requestId: request.id }) }, () => {
+        request[MONITOR_STATE] = this.context.current();
+        done();
+      });
+    });
+    fastify.addHook('onResponse', (request, reply, done) => {
+      this.recordRequest({
+        method: request.method,
+        route: request.routeOptions?.url ?? UNMATCHED_ROUTE,
+        status: reply.statusCode,
+        durationMs: reply.elapsedTime,
+      });
+      const state = request[MONITOR_STATE];
+      if (state !== undefined) this.context.finish(state);
+      done();
+    });
+  }
+}
+
+/** The explain connection's target: the DataSource's own URL, or its host/port/user/database. */
+function explainOptionsOf(dataSource: { options: unknown }): ExplainConnectionOptions {
+  const o = dataSource.options as { url?: string; host?: string; port?: number; username?: string; password?: string; database?: string };
+  if (o.url !== undefined) return { connectionString: o.url };
+  return {
+    config: {
+      ...(o.host === undefined ? {} : { host: o.host }),
+      ...(o.port === undefined ? {} : { port: o.port }),
+      ...(o.username === undefined ? {} : { user: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.database === undefined ? {} : { database: o.database }),
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from '../core/monitor-events.js';
+import type { QuerySample } from '../queries/query-sample.js';
+import type { Severity } from '../alerts/alert.types.js';
+
+/** Seconds; OpenTelemetry's advice for HTTP server and DB client durations. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** Tasks wait and run far longer than a request (model calls, backlogs). */
+const TASK_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export interface MonitorMetricsOptions {
+  /** Where the metrics live; default a registry of their own (pass prom-client's global `register` to share). */
+  registry?: Registry;
+  /** Node's default process metrics (memory, CPU, event-loop lag, GC) in the same registry; default true. */
+  defaultMetrics?: boolean;
+  /** Distinct values one label may take (routes, task types, caches); past it, `(other)`. Default 100. */
+  maxLabelValues?: number;
+}
+
+export const OTHER_LABEL = '(other)';
+
+/** Keeps one label's values bounded: the first `max` distinct values pass, later ones become `(other)`. */
+class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return OTHER_LABEL;
+    this.seen.add(value);
+    return value;
+  }
+}
+
+/**
+ * The monitor's Prometheus metrics, named and labelled after the OpenTelemetry semantic
+ * conventions (`http_server_request_duration_seconds`, `db_client_operation_duration_seconds`, …).
+ * Every label is bounded: route templates, operation names, table names, cache names, task types
+ * and priorities, each capped at `maxLabelValues`; never a user, conversation or raw path.
+ */
+export class MonitorMetrics {
+  readonly registry: Registry;
+  private readonly httpDuration: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code'>;
+  private readonly dbDuration: Histogram<'db_operation_name' | 'db_collection_name' | 'error_type'>;
+  private readonly slowQueries: Counter<'db_operation_name'>;
+  private readonly nPlusOne: Counter<'http_route'>;
+  private readonly cacheOps: Counter<'cache' | 'result' | 'tier'>;
+  private readonly taskEvents: Counter<'event' | 'task_type' | 'priority'>;
+  private readonly taskWait: Histogram<'task_type' | 'priority'>;
+  private readonly taskRun: Histogram<'task_type' | 'outcome'>;
+  private readonly tasksPending: Gauge;
+  private readonly alertsFiring: Gauge<'severity'>;
+  private readonly routes: BoundedLabel;
+  private readonly tables: BoundedLabel;
+  private readonly caches: BoundedLabel;
+  private readonly taskTypes: BoundedLabel;
+  private readonly methods = new BoundedLabel(16);
+  private readonly operations = new BoundedLabel(16);
+
+  constructor(options: MonitorMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    const max = options.maxLabelValues ?? 100;
+    this.routes = new BoundedLabel(max);
+    this.tables = new BoundedLabel(max);
+    this.caches = new BoundedLabel(max);
+    this.taskTypes = new BoundedLabel(max);
+    const registers = [this.registry];
+    // Several monitors in one process (tests, two apps) may share one registry: reuse what exists.
+    const existing = <T>(name: string, create: () => T): T => (this.registry.getSingleMetric(name) as T | undefined) ?? create();
+    this.httpDuration = existing('http_server_request_duration_seconds', () => new Histogram({ name: 'http_server_request_duration_seconds',
+      help: 'Duration of HTTP server requests, by method, route template and status code.',
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }));
+    this.dbDuration = existing('db_client_operation_duration_seconds', () => new Histogram({ name: 'db_client_operation_duration_seconds',
+      help: 'Duration of database client operations, by operation and table (first table of the statement).',
+      labelNames: ['db_operation_name', 'db_collection_name', 'error_type'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }));
+    this.slowQueries = existing('db_client_slow_operations_total', () => new Counter({ name: 'db_client_slow_operations_total',
+      help: 'Database operations at or over the slow-query threshold.',
+      labelNames: ['db_operation_name'],
+      registers,
+    }));
+    this.nPlusOne = existing('db_client_n_plus_one_total', () => new Counter({ name: 'db_client_n_plus_one_total',
+      help: 'Requests in which one query shape ran 5 or more times (N+1), by route template.',
+      labelNames: ['http_route'],
+      registers,
+    }));
+    this.cacheOps = existing('cache_operations_total', () => new Counter({ name: 'cache_operations_total',
+      help: 'Cache lookups by cache, result (hit, miss, error) and tier that served a hit (l1, l2).',
+      labelNames: ['cache', 'result', 'tier'],
+      registers,
+    }));
+    this.taskEvents = existing('queue_tasks_total', () => new Counter({ name: 'queue_tasks_total',
+      help: 'Task lifecycle events (submitted, rejected, started, completed, failed, retried, released) by task type and priority.',
+      labelNames: ['event', 'task_type', 'priority'],
+      registers,
+    }));
+    this.taskWait = existing('queue_task_wait_duration_seconds', () => new Histogram({ name: 'queue_task_wait_duration_seconds',
+      help: 'Time from submission to the start of an attempt.',
+      labelNames: ['task_type', 'priority'],
+      buckets: TASK_BUCKETS,
+      registers,
+    }));
+    this.taskRun = existing('queue_task_run_duration_seconds', () => new Histogram({ name: 'queue_task_run_duration_seconds',
+      help: 'Duration of one attempt, by task type and outcome (completed, failed).',
+      labelNames: ['task_type', 'outcome'],
+      buckets: TASK_BUCKETS,
+      registers,
+    }));
+    this.tasksPending = existing('queue_tasks_pending', () => new Gauge({ name: 'queue_tasks_pending', help: 'Tasks waiting to run (the queue backlog).', registers }));
+    this.alertsFiring = existing('alerts_firing', () => new Gauge({ name: 'alerts_firing',
+      help: 'Alerts firing now, by severity.',
+      labelNames: ['severity'],
+      registers,
+    }));
+    for (const severity of ['info', 'warning', 'critical'] as const) this.alertsFiring.set({ severity }, 0);
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  recordRequest(r: HttpRequestRecord): void {
+    this.httpDuration.observe(
+      { http_request_method: this.methods.of(r.method), http_route: this.routes.of(r.route), http_response_status_code: String(r.status) },
+      r.durationMs / 1_000,
+    );
+  }
+
+  recordQuery(sample: QuerySample & { tables?: readonly string[] }, failed = false, slowThresholdMs = Infinity): void {
+    const operation = this.operations.of(sample.operation || 'OTHER');
+    this.dbDuration.observe(
+      { db_operation_name: operation, db_collection_name: this.tables.of(sample.tables?.[0] ?? ''), error_type: failed ? 'error' : '' },
+      sample.durationMs / 1_000,
+    );
+    if (sample.durationMs >= slowThresholdMs) this.slowQueries.inc({ db_operation_name: operation });
+  }
+
+  recordNPlusOne(route: string): void {
+    this.nPlusOne.inc({ http_route: this.routes.of(route) });
+  }
+
+  recordCache(event: CacheMonitorEvent): void {
+    this.cacheOps.inc({ cache: this.caches.of(event.cache), result: event.outcome, tier: event.tier ?? '' });
+  }
+
+  recordQueue(event: QueueMonitorEvent): void {
+    const type = this.taskTypes.of(event.type ?? '');
+    const priority = event.priority ?? '';
+    const name = event.kind === 'failed' && event.final !== true ? 'retried' : event.kind;
+    this.taskEvents.inc({ event: name, task_type: type, priority }, event.count ?? 1);
+    if (event.kind === 'started' && event.waitMs !== undefined) this.taskWait.observe({ task_type: type, priority }, event.waitMs / 1_000);
+    if ((event.kind === 'completed' || event.kind === 'failed') && event.runMs !== undefined) {
+      this.taskRun.observe({ task_type: type, outcome: event.kind }, event.runMs / 1_000);
+    }
+  }
+
+  setTasksPending(pending: number): void {
+    this.tasksPending.set(pending);
+  }
+
+  setAlertsFiring(counts: Readonly<Record<Severity, number>>): void {
+    for (const [severity, n] of Object.entries(counts)) this.alertsFiring.set({ severity }, n);
+  }
+
+  /** The exposition text (what `/metrics` serves). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
