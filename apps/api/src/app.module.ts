@@ -47,6 +47,21 @@ class CoreModule {
   }
 }
 
+function monitoringModule(options: AppModuleOptions): DynamicModule {
+  return PerformanceMonitoringModule.forRootAsync({
+    inject: [APP_CONFIG, getDataSourceToken()],
+    useFactory: (config: AppConfig, dataSource: DataSource) => ({
+      dataSource,
+      // PGlite serves one session: no second connection for EXPLAIN there.
+      ...(options.database.embedded ? { explain: false as const } : {}),
+      slowQueryMs: config.monitor.slowQueryMs,
+      alertRules: config.monitor.alertRules,
+      alertWebhookUrl: config.monitor.alertWebhookUrl,
+    }),
+    metrics: { controller: MetricsController },
+  });
+}
+
 @Module({})
 export class AppModule {
   /**
@@ -56,6 +71,7 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     const publicApi = options.config.role !== 'worker';
     const runsTasks = options.config.role !== 'api';
+    const monitored = options.config.monitor.enabled;
     return {
       module: AppModule,
       imports: [
@@ -89,18 +105,6 @@ export class AppModule {
             shutdownTimeoutMs: Math.floor(config.shutdownTimeoutMs * 0.6),
           }),
         }),
-        PerformanceMonitoringModule.forRootAsync({
-          inject: [APP_CONFIG, getDataSourceToken()],
-          useFactory: (config: AppConfig, dataSource: DataSource) => ({
-            dataSource,
-            // PGlite serves one session: no second connection for EXPLAIN there.
-            ...(options.database.embedded ? { explain: false as const } : {}),
-            slowQueryMs: config.monitor.slowQueryMs,
-            alertRules: config.monitor.alertRules,
-            alertWebhookUrl: config.monitor.alertWebhookUrl,
-          }),
-          metrics: { controller: MetricsController },
-        }),
         HealthModule,
         UsersModule,
         RateLimitModule,
@@ -108,10 +112,11 @@ export class AppModule {
         ConversationsModule,
         MessagesModule,
         ToolsModule,
-        ...(publicApi ? [PublicApiModule] : []),
+        ...(monitored ? [monitoringModule(options)] : []),
+        ...(publicApi ? [PublicApiModule.forRoot({ monitored })] : []),
       ],
       providers: [
-        MonitorWiring,
+        ...(monitored ? [MonitorWiring] : []),
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         // Order matters: the throttler counts per user, so authentication runs first.

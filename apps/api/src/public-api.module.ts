@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AiModule } from './ai/ai.module.js';
 import { OpenAiController } from './ai/openai.controller.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
@@ -18,17 +18,23 @@ import { UsersModule } from './users/users.module.js';
  * too (it runs the same code for tasks); only `ROLE=api|all` imports this one, so a worker serves
  * health and nothing else.
  */
-@Module({
-  imports: [UsersModule, AiModule, ConversationsModule, MessagesModule, ToolsModule],
-  controllers: [
-    AdminUsersController,
-    AdminMonitorController,
-    AdminTasksController,
-    ConversationsController,
-    MessagesController,
-    OpenAiController,
-    TasksController,
-    ToolsController,
-  ],
-})
-export class PublicApiModule {}
+@Module({})
+export class PublicApiModule {
+  /** `monitored: false` (MONITOR=off): no /v1/admin/monitor, as there is no monitor. */
+  static forRoot(options: { monitored: boolean }): DynamicModule {
+    return {
+      module: PublicApiModule,
+      imports: [UsersModule, AiModule, ConversationsModule, MessagesModule, ToolsModule],
+      controllers: [
+        AdminUsersController,
+        ...(options.monitored ? [AdminMonitorController] : []),
+        AdminTasksController,
+        ConversationsController,
+        MessagesController,
+        OpenAiController,
+        TasksController,
+        ToolsController,
+      ],
+    };
+  }
+}

@@ -38,7 +38,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1_048_576,
       shutdownTimeoutMs: 10_000,
       toolMaxRounds: 5,
-      monitor: { slowQueryMs: 100, alertRules: null, alertWebhookUrl: null },
+      monitor: { enabled: true, slowQueryMs: 100, alertRules: null, alertWebhookUrl: null },
       tasks: { concurrency: 8, maxPending: 10_000, attempts: 3, timeoutMs: 180_000, backoffMs: 1_000, leaseMs: 30_000, reconcileIntervalMs: 15_000, queue: 'chat-tasks' },
     });
   });
@@ -82,6 +82,7 @@ describe('loadConfig', () => {
       TASK_LEASE_MS: '2000',
       TASK_RECONCILE_INTERVAL_MS: '500',
       TASK_QUEUE: 'tenant-a.tasks',
+      MONITOR: 'off',
       MONITOR_SLOW_QUERY_MS: '250',
       ALERT_RULES: '[{"name":"http-latency-p95","forMs":0}]',
       ALERT_WEBHOOK_URL: 'https://hooks.internal/alerts',
@@ -108,7 +109,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024,
       shutdownTimeoutMs: 0,
       toolMaxRounds: 20,
-      monitor: { slowQueryMs: 250, alertRules: [{ name: 'http-latency-p95', forMs: 0 }], alertWebhookUrl: 'https://hooks.internal/alerts' },
+      monitor: { enabled: false, slowQueryMs: 250, alertRules: [{ name: 'http-latency-p95', forMs: 0 }], alertWebhookUrl: 'https://hooks.internal/alerts' },
       tasks: { concurrency: 2, maxPending: 50, attempts: 5, timeoutMs: 9_000, backoffMs: 10, leaseMs: 2_000, reconcileIntervalMs: 500, queue: 'tenant-a.tasks' },
     });
   });
@@ -255,7 +256,7 @@ describe('loadConfig', () => {
       'AI_TIMEOUT_MS', 'AI_MAX_RETRIES', 'ROLE', 'RATE_LIMIT_PER_MINUTE', 'LOG_LEVEL', 'DB_POOL_MAX', 'DB_CONNECT_TIMEOUT_MS',
       'DB_STATEMENT_TIMEOUT_MS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'TOOL_MAX_ROUNDS', 'TASK_CONCURRENCY', 'TASK_MAX_PENDING',
       'TASK_ATTEMPTS', 'TASK_TIMEOUT_MS', 'TASK_BACKOFF_MS', 'TASK_LEASE_MS', 'TASK_RECONCILE_INTERVAL_MS', 'TASK_QUEUE',
-      'MONITOR_SLOW_QUERY_MS', 'ALERT_RULES', 'ALERT_WEBHOOK_URL'];
+      'MONITOR', 'MONITOR_SLOW_QUERY_MS', 'ALERT_RULES', 'ALERT_WEBHOOK_URL'];
     beforeEach(() => {
       for (const name of names) vi.stubEnv(name, undefined);
     });

@@ -41,6 +41,8 @@ export interface AppConfig {
 }
 
 export interface MonitorConfig {
+  /** `false`: no monitor at all (no request timing, query capture, /metrics); for measuring its cost. */
+  enabled: boolean;
   /** Queries at or over this are slow: counted, explained, considered for an index. */
   slowQueryMs: number;
   /** Alert rules as JSON (merged over the defaults by name; see libs/monitoring/README.md); null: the defaults. */
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     toolMaxRounds: integer(env, 'TOOL_MAX_ROUNDS', 5, 1, 20),
     monitor: {
+      enabled: oneOf(env, 'MONITOR', ['on', 'off'] as const, 'on') === 'on',
       slowQueryMs: integer(env, 'MONITOR_SLOW_QUERY_MS', 100, 1, 600_000),
       alertRules: json(env, 'ALERT_RULES'),
       alertWebhookUrl: url(env, 'ALERT_WEBHOOK_URL', ['http:', 'https:']),
