@@ -12,3 +12,16 @@ export {
   type ScriptedReply,
 } from './upstream.fake.js';
 export { startPrivateRedis, redisAnswers, type PrivateRedis } from './private-redis.js';
+export {
+  parsePrometheusText,
+  histogramSeries,
+  summarySeries,
+  sample,
+  PrometheusTextError,
+  type PrometheusFamilies,
+  type PrometheusFamily,
+  type PrometheusSample,
+  type PrometheusMetricType,
+  type HistogramSeries,
+  type SummarySeries,
+} from './prometheus-text.js';

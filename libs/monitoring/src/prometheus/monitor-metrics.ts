@@ -19,6 +19,14 @@ export interface MonitorMetricsOptions {
 
 export const OTHER_LABEL = '(other)';
 
+/** HTTP methods as OpenTelemetry names them; anything else is `_OTHER` (a client may send any token). */
+const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
+
+function methodLabel(method: string): string {
+  const upper = method.toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
+}
+
 /** Keeps one label's values bounded: the first `max` distinct values pass, later ones become `(other)`. */
 class BoundedLabel {
   private readonly seen = new Set<string>();
@@ -43,7 +51,7 @@ export class MonitorMetrics {
   private readonly httpDuration: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code'>;
   private readonly dbDuration: Histogram<'db_operation_name' | 'db_collection_name' | 'error_type'>;
   private readonly slowQueries: Counter<'db_operation_name'>;
-  private readonly nPlusOne: Counter<'http_route'>;
+  private readonly nPlusOne: Counter<'http_request_method' | 'http_route'>;
   private readonly cacheOps: Counter<'cache' | 'result' | 'tier'>;
   private readonly taskEvents: Counter<'event' | 'task_type' | 'priority'>;
   private readonly taskWait: Histogram<'task_type' | 'priority'>;
@@ -54,7 +62,7 @@ export class MonitorMetrics {
   private readonly tables: BoundedLabel;
   private readonly caches: BoundedLabel;
   private readonly taskTypes: BoundedLabel;
-  private readonly methods = new BoundedLabel(16);
+  private readonly priorities = new BoundedLabel(8);
   private readonly operations = new BoundedLabel(16);
 
   constructor(options: MonitorMetricsOptions = {}) {
@@ -86,7 +94,7 @@ export class MonitorMetrics {
     }));
     this.nPlusOne = existing('db_client_n_plus_one_total', () => new Counter({ name: 'db_client_n_plus_one_total',
       help: 'Requests in which one query shape ran 5 or more times (N+1), by route template.',
-      labelNames: ['http_route'],
+      labelNames: ['http_request_method', 'http_route'],
       registers,
     }));
     this.cacheOps = existing('cache_operations_total', () => new Counter({ name: 'cache_operations_total',
@@ -123,7 +131,7 @@ export class MonitorMetrics {
 
   recordRequest(r: HttpRequestRecord): void {
     this.httpDuration.observe(
-      { http_request_method: this.methods.of(r.method), http_route: this.routes.of(r.route), http_response_status_code: String(r.status) },
+      { http_request_method: methodLabel(r.method), http_route: this.routes.of(r.route), http_response_status_code: String(r.status) },
       r.durationMs / 1_000,
     );
   }
@@ -137,8 +145,12 @@ export class MonitorMetrics {
     if (sample.durationMs >= slowThresholdMs) this.slowQueries.inc({ db_operation_name: operation });
   }
 
+  /** `route` as findings carry it: `METHOD /template` (or a bare template). */
   recordNPlusOne(route: string): void {
-    this.nPlusOne.inc({ http_route: this.routes.of(route) });
+    const space = route.indexOf(' ');
+    const method = space > 0 ? route.slice(0, space) : '';
+    const template = space > 0 ? route.slice(space + 1) : route;
+    this.nPlusOne.inc({ http_request_method: method === '' ? '' : methodLabel(method), http_route: this.routes.of(template) });
   }
 
   recordCache(event: CacheMonitorEvent): void {
@@ -147,7 +159,7 @@ export class MonitorMetrics {
 
   recordQueue(event: QueueMonitorEvent): void {
     const type = this.taskTypes.of(event.type ?? '');
-    const priority = event.priority ?? '';
+    const priority = this.priorities.of(event.priority ?? '');
     const name = event.kind === 'failed' && event.final !== true ? 'retried' : event.kind;
     this.taskEvents.inc({ event: name, task_type: type, priority }, event.count ?? 1);
     if (event.kind === 'started' && event.waitMs !== undefined) this.taskWait.observe({ task_type: type, priority }, event.waitMs / 1_000);
