@@ -7,12 +7,14 @@ import type { Alert, AlertEvent } from '../alerts/alert.types.js';
 import { WebhookNotifier } from '../alerts/webhook-notifier.js';
 import { ExplainConnection, type ExplainConnectionOptions } from '../analysis/explain-connection.js';
 import { feedAdvisor, IndexAdvisor, type IndexSuggestion } from '../analysis/index-advisor.js';
+import { PgStatStatementsReader, statementsToSamples, type PgStatStatementsAvailability } from '../analysis/pg-stat-statements.js';
 import { SlowQueryAnalyzer, type SlowQuery } from '../analysis/plan-capture.js';
 import type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from '../core/monitor-events.js';
 import { PerformanceMonitor, type DashboardSeries } from '../core/performance-monitor.js';
 import { MonitorMetrics } from '../prometheus/monitor-metrics.js';
 import type { NPlusOneAggregate } from '../queries/n-plus-one.js';
 import { NPlusOneDetector } from '../queries/n-plus-one.js';
+import { QueryFingerprinter } from '../queries/fingerprint.js';
 import { QueryCapture, type CapturedQuery } from '../queries/query-capture.js';
 import { QueryStats, type FingerprintStats } from '../queries/query-stats.js';
 import { MonitorRequestContext, type MonitorRequestState } from '../queries/request-context.js';
@@ -32,7 +34,12 @@ export interface MonitorReport {
   nPlusOne: NPlusOneAggregate[];
   indexSuggestions: IndexSuggestion[];
   alerts: { active: Alert[]; recent: AlertEvent[] };
+  /** Whether `pg_stat_statements` feeds the slow-query analysis (and why not); null before the first check. */
+  pgStatStatements: PgStatStatementsAvailability | null;
 }
+
+/** How often `pg_stat_statements` is read for slow statements that ran outside this process. */
+const PG_STAT_STATEMENTS_EVERY_MS = 5 * 60_000;
 
 interface FastifyLike {
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown;
@@ -71,6 +78,10 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
   readonly advisor: IndexAdvisor | null;
   private readonly capture: QueryCapture | null;
   private readonly explainConnection: ExplainConnection | null;
+  private readonly fingerprinter = new QueryFingerprinter();
+  private readonly pgss: PgStatStatementsReader | null;
+  private pgssAvailability: PgStatStatementsAvailability | null = null;
+  private lastPgssRead = Number.NEGATIVE_INFINITY;
   private readonly slowQueryMs: number;
   private timer: NodeJS.Timeout | null = null;
   private readonly detach: Array<() => void> = [];
@@ -102,7 +113,7 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
     });
 
     const dataSource = options.dataSource ?? null;
-    this.capture = dataSource === null ? null : new QueryCapture(dataSource, { context: this.context, now });
+    this.capture = dataSource === null ? null : new QueryCapture(dataSource, { context: this.context, now, fingerprinter: this.fingerprinter });
     const explain = options.explain === false || dataSource === null ? null : (options.explain ?? explainOptionsOf(dataSource));
     this.explainConnection = explain === null ? null : new ExplainConnection(explain);
     this.advisor = this.explainConnection === null ? null : new IndexAdvisor({ connection: this.explainConnection, now });
@@ -110,6 +121,7 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       this.explainConnection === null || this.advisor === null
         ? null
         : new SlowQueryAnalyzer({ explainer: this.explainConnection, thresholdMs: this.slowQueryMs, now, onPlanCaptured: feedAdvisor(this.advisor) });
+    this.pgss = this.explainConnection === null ? null : new PgStatStatementsReader(this.explainConnection, { now });
   }
 
   onModuleInit(): void {
@@ -164,8 +176,34 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       this.monitor.sampleProcess();
       this.alerts.evaluate(this.monitor.alertSamples());
       this.metrics.setAlertsFiring(this.alerts.firingCountBySeverity());
+      const now = (this.options.now ?? Date.now)();
+      if (this.pgss !== null && now - this.lastPgssRead >= PG_STAT_STATEMENTS_EVERY_MS) {
+        this.lastPgssRead = now;
+        void this.readPgStatStatements();
+      }
     } catch (error) {
       this.logger.warn(`monitor tick failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /**
+   * Slow statements seen by `pg_stat_statements` (other processes, other apps on the database)
+   * join the slow-query analysis, under the same fingerprints as the queries captured here.
+   */
+  private async readPgStatStatements(): Promise<void> {
+    if (this.pgss === null || this.analyzer === null) return;
+    try {
+      this.pgssAvailability = await this.pgss.availability();
+      if (!this.pgssAvailability.available) return;
+      const top = await this.pgss.top({ by: 'mean', limit: 20 });
+      const samples = statementsToSamples(top, {
+        thresholdMs: this.slowQueryMs,
+        now: this.options.now ?? Date.now,
+        fingerprint: (sql) => this.fingerprinter.fingerprint(sql).fingerprint,
+      });
+      for (const sample of samples) this.analyzer.consider(sample);
+    } catch (error) {
+      this.logger.debug(`pg_stat_statements: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -179,6 +217,7 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       nPlusOne: this.nPlusOne.findings(),
       indexSuggestions: this.advisor?.suggestions() ?? [],
       alerts: { active: this.alerts.active(), recent: this.alerts.recent(50) },
+      pgStatStatements: this.pgssAvailability,
     };
   }
 
