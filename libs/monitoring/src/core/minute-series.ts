@@ -29,9 +29,31 @@ export class MinuteSeries {
   private currentMinute = -1;
   private currentErrors = 0;
   private currentSum = 0;
+  /** The last `keepHistograms` finished minutes' histograms, newest last, for exact percentiles over a window. */
+  private readonly recent: Array<{ minute: number; histogram: LatencyHistogram }> = [];
 
-  constructor(private readonly minutes = 24 * 60) {
+  /**
+   * @param keepHistograms finished minutes whose full histogram is kept (2.4 kB each) so that
+   * `quantileOver` is exact within ±2 % over that many minutes; 0 keeps none.
+   */
+  constructor(
+    private readonly minutes = 24 * 60,
+    private readonly keepHistograms = 0,
+  ) {
     this.ring = new Float64Array(minutes * FIELDS).fill(Number.NaN);
+  }
+
+  /**
+   * Quantile `q` of every event in the minutes overlapping `[now - sinceMs, now]`, merged from the
+   * kept histograms (±2 %), with their count; minutes older than the kept ones are not included.
+   */
+  quantileOver(now: number, sinceMs: number, q: number): { value: number; count: number } {
+    this.roll(now);
+    const first = Math.floor((now - sinceMs) / MINUTE) * MINUTE;
+    const merged = new LatencyHistogram();
+    for (const { minute, histogram } of this.recent) if (minute >= first && minute <= now) merged.merge(histogram);
+    if (this.currentMinute >= first && this.currentMinute <= now) merged.merge(this.current);
+    return { value: merged.quantile(q), count: merged.count };
   }
 
   /**
@@ -107,6 +129,10 @@ export class MinuteSeries {
     if (this.currentMinute >= 0 && this.current.count > 0) {
       const p = this.summarise(this.currentMinute);
       this.ring.set([p.minute, p.count, p.errors, p.sumMs, p.maxMs, p.p50Ms, p.p95Ms, p.p99Ms], this.slot(p.minute));
+      if (this.keepHistograms > 0 && minute > this.currentMinute) {
+        this.recent.push({ minute: this.currentMinute, histogram: this.current });
+        while (this.recent.length > this.keepHistograms) this.recent.shift();
+      }
     }
     if (minute > this.currentMinute) {
       this.currentMinute = minute;

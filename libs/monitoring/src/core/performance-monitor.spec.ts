@@ -32,7 +32,8 @@ describe('PerformanceMonitor', () => {
   let t = at(0);
   const monitors: PerformanceMonitor[] = [];
   function monitor(options: PerformanceMonitorOptions = {}): PerformanceMonitor {
-    const m = new PerformanceMonitor({ now: () => t, processProbe: false, ...options });
+    // minSamples 1: these specs feed short, exact sequences (its own default is tested below).
+    const m = new PerformanceMonitor({ now: () => t, processProbe: false, minSamples: 1, ...options });
     monitors.push(m);
     return m;
   }
@@ -168,6 +169,39 @@ describe('PerformanceMonitor', () => {
       const later = m.alertSamples();
       expect(later.map((s) => s.metric).sort()).toEqual(['db.slow_queries_per_min', 'queue.pending']);
       expect(valueOf(later, 'db.slow_queries_per_min')).toBe(0);
+    });
+
+    it('hands no ratio or p95 to the alert rules below minSamples (default 20): one 5xx in three requests is not a 33% rate', () => {
+      const m = monitor({ minSamples: undefined });
+      t = at(40, 0);
+      m.recordRequest({ method: 'GET', route: '/x', status: 500, durationMs: 5_000 });
+      m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 1 });
+      m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 1 });
+      for (let i = 0; i < 5; i++) m.recordCache({ cache: 'a', outcome: 'miss' });
+      let samples = m.alertSamples();
+      expect(valueOf(samples, 'http.error_rate')).toBeUndefined();
+      expect(valueOf(samples, 'http.p95_ms')).toBeUndefined();
+      expect(valueOf(samples, 'cache.hit_rate', { cache: 'a' })).toBeUndefined();
+      for (let i = 0; i < 17; i++) m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 1 });
+      samples = m.alertSamples();
+      expect(valueOf(samples, 'http.error_rate')).toBeCloseTo(1 / 20, 12);
+    });
+
+    it('takes the p95 of the window’s requests, not of its worst minute', () => {
+      const m = monitor();
+      t = at(50, 0);
+      for (let i = 0; i < 1_000; i++) m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 10 });
+      t = at(51, 0);
+      // A quiet minute with a few slow requests: its own p95 is 5 s, the window's is not.
+      for (let i = 0; i < 10; i++) m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 5_000 });
+      t = at(52, 0);
+      expectWithin(valueOf(m.alertSamples(), 'http.p95_ms'), 10);
+      // 60 slow ones among 1 060 (5.7 %) do move the p95.
+      for (let i = 0; i < 50; i++) m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 5_000 });
+      expectWithin(valueOf(m.alertSamples(), 'http.p95_ms'), 5_000);
+      // Once the fast minute has left the window, only the slow requests are left.
+      t = at(56, 30);
+      expectWithin(valueOf(m.alertSamples(), 'http.p95_ms'), 5_000);
     });
 
     it('honours slowQueryMs, and files queries under their start time', () => {

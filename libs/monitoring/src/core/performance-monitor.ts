@@ -5,6 +5,8 @@ import { MinuteCounter, MinuteSeries, type MinutePoint } from './minute-series.j
 import { ProcessProbe, type ProcessSample } from './process-probe.js';
 
 export interface PerformanceMonitorOptions {
+  /** Requests or lookups a window needs before its ratios and p95 are handed to the alert rules (default 20). */
+  minSamples?: number;
   /** Epoch ms; injectable so tests are exact. */
   now?: () => number;
   /** Routes tracked one by one; the rest share `OTHER_ROUTE` (default 100; 0 folds every route). */
@@ -77,6 +79,7 @@ export class PerformanceMonitor {
   private readonly slowQueryMs: number;
   private readonly minutes: number;
   private readonly alertWindowMs: number;
+  private readonly minSamples: number;
   private readonly http: MinuteSeries;
   private readonly db: MinuteSeries;
   private readonly slow: MinuteCounter;
@@ -94,7 +97,9 @@ export class PerformanceMonitor {
     this.slowQueryMs = checked(options.slowQueryMs, 100, 'slowQueryMs', (v) => Number.isFinite(v) && v >= 0);
     this.minutes = checked(options.retentionMinutes, 24 * 60, 'retentionMinutes', (v) => Number.isInteger(v) && v >= 1);
     this.alertWindowMs = checked(options.alertWindowMs, 5 * MINUTE, 'alertWindowMs', (v) => Number.isFinite(v) && v > 0 && v <= this.minutes * MINUTE);
-    this.http = new MinuteSeries(this.minutes);
+    // The alert window's histograms are kept, so its p95 is the p95 of its requests, not of its worst minute.
+    this.http = new MinuteSeries(this.minutes, Math.ceil(this.alertWindowMs / MINUTE) + 1);
+    this.minSamples = checked(options.minSamples, 20, 'minSamples', (v) => Number.isInteger(v) && v >= 1);
     this.db = new MinuteSeries(this.minutes);
     this.slow = new MinuteCounter(this.minutes);
     this.queue = {
@@ -178,16 +183,17 @@ export class PerformanceMonitor {
     const now = this.now();
     const window = this.alertWindowMs;
     const samples: MetricSample[] = [];
+    // A ratio or a percentile of a handful of events says nothing: one 5xx among three requests is not a 33% error rate.
     const http = merge(this.http.points(now, window));
-    if (http.count > 0) {
-      samples.push({ metric: 'http.p95_ms', value: http.p95Ms });
+    if (http.count >= this.minSamples) {
+      samples.push({ metric: 'http.p95_ms', value: this.http.quantileOver(now, window, 0.95).value });
       samples.push({ metric: 'http.error_rate', value: http.errors / http.count });
     }
     samples.push({ metric: 'db.slow_queries_per_min', value: perMinute(this.slow.points(now, window), now, window) });
     for (const [cache, series] of this.caches) {
       const hits = series.hits.sum(now, window);
       const lookups = hits + series.misses.sum(now, window);
-      if (lookups > 0) samples.push({ metric: 'cache.hit_rate', labels: { cache }, value: hits / lookups });
+      if (lookups >= this.minSamples) samples.push({ metric: 'cache.hit_rate', labels: { cache }, value: hits / lookups });
     }
     if (this.queuePending !== null) samples.push({ metric: 'queue.pending', value: this.queuePending });
     const last = this.processSamples.at(-1);

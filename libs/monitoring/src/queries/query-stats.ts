@@ -33,6 +33,16 @@ export class LatencyHistogram {
     if (ms > this.max) this.max = ms;
   }
 
+  /** Adds another histogram's events to this one (same buckets, so the ±2 % bound holds for the union). */
+  merge(other: LatencyHistogram): void {
+    if (other.count === 0 || other.buckets === undefined) return;
+    this.buckets ??= new Uint32Array(LatencyHistogram.BUCKETS);
+    for (let i = 0; i < other.buckets.length; i++) this.buckets[i] = (this.buckets[i] ?? 0) + (other.buckets[i] ?? 0);
+    this.count += other.count;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+  }
+
   /** The nearest-rank quantile `q` (0..1) within ±2 %; NaN when empty. */
   quantile(q: number): number {
     if (this.count === 0 || this.buckets === undefined) return Number.NaN;
