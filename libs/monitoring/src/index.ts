@@ -19,7 +19,7 @@ export { MinuteSeries, MinuteCounter, type MinutePoint } from './core/minute-ser
 export { ProcessProbe, type ProcessSample } from './core/process-probe.js';
 export type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from './core/monitor-events.js';
 export { MonitorMetrics, OTHER_LABEL, type MonitorMetricsOptions } from './prometheus/monitor-metrics.js';
-export { PerformanceMonitorService, UNMATCHED_ROUTE, type MonitorReport } from './nest/performance-monitor.service.js';
+export { CLIENT_CLOSED_REQUEST, PerformanceMonitorService, UNMATCHED_ROUTE, type MonitorReport } from './nest/performance-monitor.service.js';
 export { MONITORING_OPTIONS } from './nest/monitoring.module-definition.js';
 export type { PerformanceMonitoringExtras, PerformanceMonitoringOptions } from './nest/monitoring.options.js';
 export { PrometheusController } from '@willsoto/nestjs-prometheus';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { register } from 'prom-client';
@@ -24,6 +25,13 @@ import type { PerformanceMonitoringOptions } from './monitoring.options.js';
 /** Requests that matched no route are timed under this name (never the raw path). */
 export const UNMATCHED_ROUTE = '(unmatched)';
 
+/**
+ * The status a request is timed with when the client went away before its response was sent
+ * (nginx's "client closed request"): not a server error, but its time until then still counts, or
+ * the slowest requests (the ones clients give up on) would vanish from the latency figures.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 /** Everything the monitor knows, for an admin route or a dashboard. */
 export interface MonitorReport {
   generatedAt: string;
@@ -44,12 +52,17 @@ const PG_STAT_STATEMENTS_EVERY_MS = 5 * 60_000;
 interface FastifyLike {
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown;
   addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
+  addHook(name: 'onRequestAbort', hook: (request: FastifyRequestLike, done: () => void) => void): unknown;
 }
 interface FastifyRequestLike {
   method: string;
   id?: string;
   routeOptions?: { url?: string };
   [MONITOR_STATE]?: MonitorRequestState;
+  /** `performance.now()` at onRequest. */
+  [MONITOR_STARTED]?: number;
+  /** Set once the request has been recorded (response sent or client gone). */
+  [MONITOR_RECORDED]?: true;
 }
 interface FastifyReplyLike {
   statusCode: number;
@@ -57,6 +70,8 @@ interface FastifyReplyLike {
 }
 
 const MONITOR_STATE = Symbol('monitorRequestState');
+const MONITOR_STARTED = Symbol('monitorRequestStarted');
+const MONITOR_RECORDED = Symbol('monitorRequestRecorded');
 
 /**
  * The performance monitor as one Nest service: it times every request (Fastify hooks, route
@@ -236,6 +251,7 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
     }
     const fastify = instance as FastifyLike;
     fastify.addHook('onRequest', (request, _reply, done) => {
+      request[MONITOR_STARTED] = performance.now();
       const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
       // The rest of the request runs inside this context: its queries know their route.
       this.context.run({ route, method: request.method, ...(request.id === undefined ? {} : { requestId: request.id }) }, () => {
@@ -244,16 +260,25 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       });
     });
     fastify.addHook('onResponse', (request, reply, done) => {
-      this.recordRequest({
-        method: request.method,
-        route: request.routeOptions?.url ?? UNMATCHED_ROUTE,
-        status: reply.statusCode,
-        durationMs: reply.elapsedTime,
-      });
-      const state = request[MONITOR_STATE];
-      if (state !== undefined) this.context.finish(state);
+      this.endRequest(request, reply.statusCode, reply.elapsedTime);
       done();
     });
+    // A client that goes away before the response (a timeout, a closed tab): Fastify never runs
+    // onResponse for it, so without this the request would be neither timed nor finished.
+    fastify.addHook('onRequestAbort', (request, done) => {
+      const started = request[MONITOR_STARTED];
+      this.endRequest(request, CLIENT_CLOSED_REQUEST, started === undefined ? 0 : performance.now() - started);
+      done();
+    });
+  }
+
+  /** Records the request once and ends its query context (its N+1 analysis runs then). */
+  private endRequest(request: FastifyRequestLike, status: number, durationMs: number): void {
+    if (request[MONITOR_RECORDED] === true) return;
+    request[MONITOR_RECORDED] = true;
+    this.recordRequest({ method: request.method, route: request.routeOptions?.url ?? UNMATCHED_ROUTE, status, durationMs });
+    const state = request[MONITOR_STATE];
+    if (state !== undefined) this.context.finish(state);
   }
 }
 
