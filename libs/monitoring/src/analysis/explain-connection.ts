@@ -195,6 +195,13 @@ export class ExplainConnection implements Explainer, ExplainSessions {
     const client = await pool.connect();
     const afterRollback: string[] = [];
     let destroy: Error | undefined;
+    // pg-pool takes its error listener off a client while it is checked out: a connection dropped
+    // under a session (the server restarted, the database went away) would otherwise be an
+    // uncaught 'error' event. Here it only means this connection is not returned to the pool.
+    const onError = (error: Error): void => {
+      destroy ??= error;
+    };
+    client.on('error', onError);
     const run = async <R extends object>(text: string, values?: readonly unknown[]): Promise<R[]> => {
       this.options.onStatement?.(text);
       // queryMode 'extended' (not in @types/pg): one statement only, even without values.
@@ -256,6 +263,7 @@ export class ExplainConnection implements Explainer, ExplainSessions {
           destroy = error instanceof Error ? error : new Error(String(error));
         }
       }
+      client.removeListener('error', onError);
       client.release(destroy ?? false);
     }
   }
