@@ -10,6 +10,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { RUNTIME_SECRETS, type RuntimeSecrets } from './auth/runtime-secrets.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { CLOCK, systemClock } from './common/clock.js';
+import { requestContext } from './common/request-context.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { ConversationsModule } from './conversations/conversations.module.js';
@@ -54,6 +55,8 @@ function monitoringModule(options: AppModuleOptions): DynamicModule {
       dataSource,
       // PGlite serves one session: no second connection for EXPLAIN there.
       ...(options.database.embedded ? { explain: false as const } : {}),
+      // The request context the app already opens: no second AsyncLocalStorage per request.
+      requestCarrier: () => requestContext.getStore(),
       slowQueryMs: config.monitor.slowQueryMs,
       alertRules: config.monitor.alertRules,
       alertWebhookUrl: config.monitor.alertWebhookUrl,

@@ -25,6 +25,12 @@ export interface PerformanceMonitoringOptions {
   maxRoutes?: number;
   /** Minutes of per-minute aggregates kept (default 1440 = 24 h). */
   retentionMinutes?: number;
+  /**
+   * The app's per-request object from its own AsyncLocalStorage (e.g. `() => requestContext.getStore()`):
+   * the monitor then keeps its request state there rather than opening a second AsyncLocalStorage,
+   * which on Node 20 costs on every promise of every request.
+   */
+  requestCarrier?: () => object | undefined;
   /** Epoch ms; injectable so tests are exact. */
   now?: () => number;
   /** Time requests through the Fastify instance's hooks (default true; Express is not supported). */

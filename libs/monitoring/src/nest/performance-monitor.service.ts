@@ -50,6 +50,8 @@ export interface MonitorReport {
 const PG_STAT_STATEMENTS_EVERY_MS = 5 * 60_000;
 
 interface FastifyLike {
+  decorateRequest(name: string, value: null): unknown;
+  hasRequestDecorator(name: string): boolean;
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown;
   addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
   addHook(name: 'onRequestAbort', hook: (request: FastifyRequestLike, done: () => void) => void): unknown;
@@ -58,20 +60,28 @@ interface FastifyRequestLike {
   method: string;
   id?: string;
   routeOptions?: { url?: string };
-  [MONITOR_STATE]?: MonitorRequestState;
+  [REQUEST_SLOT]?: RequestSlot | null;
+}
+
+/** What the hooks keep per request, in one slot declared up front (see `hookHttp`). */
+interface RequestSlot {
+  state: MonitorRequestState | undefined;
   /** `performance.now()` at onRequest. */
-  [MONITOR_STARTED]?: number;
+  started: number;
   /** Set once the request has been recorded (response sent or client gone). */
-  [MONITOR_RECORDED]?: true;
+  recorded: boolean;
 }
 interface FastifyReplyLike {
   statusCode: number;
   elapsedTime: number;
 }
 
-const MONITOR_STATE = Symbol('monitorRequestState');
-const MONITOR_STARTED = Symbol('monitorRequestStarted');
-const MONITOR_RECORDED = Symbol('monitorRequestRecorded');
+/**
+ * Declared on Fastify's Request with `decorateRequest` before the first request: a property added
+ * to requests on the fly changes their hidden class and slows every Fastify code path they reach
+ * (measured here: that alone was most of the monitor's cost per request).
+ */
+const REQUEST_SLOT = 'chatPerformanceMonitor';
 
 /**
  * The performance monitor as one Nest service: it times every request (Fastify hooks, route
@@ -115,7 +125,7 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
     });
     // prom-client's global registry: the one `@willsoto/nestjs-prometheus` serves at /metrics.
     this.metrics = new MonitorMetrics({ registry: register, defaultMetrics: false, maxLabelValues: options.maxRoutes ?? 100 });
-    this.context = new MonitorRequestContext({ now });
+    this.context = new MonitorRequestContext({ now, ...(options.requestCarrier === undefined ? {} : { carrier: options.requestCarrier }) });
     this.nPlusOne = new NPlusOneDetector({ threshold: options.nPlusOneThreshold ?? 5 });
     this.detach.push(this.nPlusOne.attach(this.context));
     this.detach.push(this.nPlusOne.onFinding((finding) => this.metrics.recordNPlusOne(finding.route)));
@@ -250,12 +260,14 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       return;
     }
     const fastify = instance as FastifyLike;
+    if (!fastify.hasRequestDecorator(REQUEST_SLOT)) fastify.decorateRequest(REQUEST_SLOT, null);
     fastify.addHook('onRequest', (request, _reply, done) => {
-      request[MONITOR_STARTED] = performance.now();
+      const slot: RequestSlot = { state: undefined, started: performance.now(), recorded: false };
+      request[REQUEST_SLOT] = slot;
       const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
       // The rest of the request runs inside this context: its queries know their route.
       this.context.run({ route, method: request.method, ...(request.id === undefined ? {} : { requestId: request.id }) }, () => {
-        request[MONITOR_STATE] = this.context.current();
+        slot.state = this.context.current();
         done();
       });
     });
@@ -266,7 +278,7 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
     // A client that goes away before the response (a timeout, a closed tab): Fastify never runs
     // onResponse for it, so without this the request would be neither timed nor finished.
     fastify.addHook('onRequestAbort', (request, done) => {
-      const started = request[MONITOR_STARTED];
+      const started = request[REQUEST_SLOT]?.started;
       this.endRequest(request, CLIENT_CLOSED_REQUEST, started === undefined ? 0 : performance.now() - started);
       done();
     });
@@ -274,11 +286,11 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
 
   /** Records the request once and ends its query context (its N+1 analysis runs then). */
   private endRequest(request: FastifyRequestLike, status: number, durationMs: number): void {
-    if (request[MONITOR_RECORDED] === true) return;
-    request[MONITOR_RECORDED] = true;
+    const slot = request[REQUEST_SLOT];
+    if (slot?.recorded === true) return;
+    if (slot) slot.recorded = true;
     this.recordRequest({ method: request.method, route: request.routeOptions?.url ?? UNMATCHED_ROUTE, status, durationMs });
-    const state = request[MONITOR_STATE];
-    if (state !== undefined) this.context.finish(state);
+    if (slot?.state !== undefined) this.context.finish(slot.state);
   }
 }
 

@@ -34,7 +34,15 @@ export interface MonitorRequestContextOptions {
   maxExampleSqlLength?: number;
   /** Epoch milliseconds; injectable for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The app's own per-request object, from the AsyncLocalStorage it already runs each request in.
+   * When it returns one, the monitor keeps its request state on it instead of opening an
+   * AsyncLocalStorage of its own: on Node 20 every AsyncLocalStorage costs on every promise.
+   */
+  carrier?: () => object | undefined;
 }
+
+const STATE = Symbol('monitorRequestState');
 
 /**
  * One request as the monitor sees it: its route and, per query fingerprint, how many times it ran.
@@ -125,8 +133,10 @@ export class MonitorRequestContext {
   private readonly maxFingerprints: number;
   private readonly maxExampleSqlLength: number;
   private readonly now: () => number;
+  private readonly carrier: (() => object | undefined) | undefined;
 
   constructor(options: MonitorRequestContextOptions = {}) {
+    this.carrier = options.carrier;
     this.maxFingerprints = positiveInt(options.maxFingerprintsPerRequest, 200, 'maxFingerprintsPerRequest');
     this.maxExampleSqlLength = positiveInt(options.maxExampleSqlLength, 2000, 'maxExampleSqlLength');
     this.now = options.now ?? Date.now;
@@ -134,7 +144,13 @@ export class MonitorRequestContext {
 
   /** Runs `fn` as a request; the caller ends it with `finish()` (on the state or the context). */
   run<T>(init: MonitorRequestInit, fn: () => T): T {
-    return this.storage.run(this.createState(init), fn);
+    const state = this.createState(init);
+    const carrier = this.carrier?.() as Record<symbol, unknown> | undefined;
+    if (carrier !== undefined) {
+      carrier[STATE] = state;
+      return fn();
+    }
+    return this.storage.run(state, fn);
   }
 
   /** Runs `fn` as a request and finishes it when `fn` settles (for code with a clear end, e.g. a job or a test). */
@@ -149,7 +165,8 @@ export class MonitorRequestContext {
 
   /** The request the caller runs in, if any. */
   current(): MonitorRequestState | undefined {
-    return this.storage.getStore();
+    const carried = (this.carrier?.() as Record<symbol, unknown> | undefined)?.[STATE];
+    return carried instanceof MonitorRequestState ? carried : this.storage.getStore();
   }
 
   /** Finishes the given request (default: the current one). */
