@@ -13,6 +13,7 @@ import type {
 } from './bench.types.js';
 import type { CleanupStack } from './cleanup.stack.js';
 import { expectOk } from './http.probe.js';
+import { processCpuMs } from './process.cpu.js';
 import { median } from './stats.util.js';
 
 type Progress = (line: string) => void;
@@ -96,7 +97,7 @@ export class BenchRunner {
       await this.measureAll(result, baselineTargets, subject.targets);
       if (subject.verify && result.results.length > 0) {
         try {
-          result.notes.push(...(await subject.verify()));
+          result.notes.push(...(await subject.verify(result.results)));
         } catch (err) {
           result.failures.push(`${scenario.name} verification: ${(err as Error).message}`);
         }
@@ -131,6 +132,11 @@ export class BenchRunner {
         result.failures.push(`${t.name}: ${(err as Error).message}`);
       }
     }
+    for (const { t } of all) {
+      if (t.ratioTo !== undefined && (t.ratioTo === t.name || !all.some((other) => other.t.name === t.ratioTo))) {
+        result.failures.push(`${t.name}: ratioTo names no other target of the scenario ("${t.ratioTo}")`);
+      }
+    }
     if (result.failures.length > 0) return;
 
     const { warmupSeconds, durationSeconds, rounds, connections } = this.options;
@@ -145,13 +151,20 @@ export class BenchRunner {
       // ABC then CBA: a steady drift in machine load then weighs on every target equally.
       for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
         this.progress(`round ${round + 1}/${rounds}: ${run.t.name}, ${connections} connections, ${durationSeconds} s`);
-        run.measurements.push(await measureOnce(run.t, connections, durationSeconds));
+        const pid = run.t.serverPid;
+        const cpuBefore = pid === undefined ? null : processCpuMs(pid);
+        const measurement = await measureOnce(run.t, connections, durationSeconds);
+        const cpuAfter = pid === undefined ? null : processCpuMs(pid);
+        if (cpuBefore !== null && cpuAfter !== null) measurement.serverCpuMs = cpuAfter - cpuBefore;
+        run.measurements.push(measurement);
       }
     }
 
     const reference = runs[0];
     result.reference = reference?.t.name ?? '';
     for (const { t, role, measurements } of runs) {
+      // A target's own `ratioTo` (checked above) if it names one, else the scenario's reference.
+      const divisor = (t.ratioTo === undefined ? undefined : runs.find((r) => r.t.name === t.ratioTo)) ?? reference;
       const summary: TargetResult = {
         target: t.name,
         role,
@@ -162,9 +175,10 @@ export class BenchRunner {
         errors: measurements.reduce((n, m) => n + m.errors, 0),
         timeouts: measurements.reduce((n, m) => n + m.timeouts, 0),
         ratio:
-          t === reference?.t
+          t === reference?.t && t.ratioTo === undefined
             ? null
-            : median(measurements.map((m, r) => m.requestsPerSec / (reference?.measurements[r]?.requestsPerSec ?? Number.NaN))),
+            : median(measurements.map((m, r) => m.requestsPerSec / (divisor?.measurements[r]?.requestsPerSec ?? Number.NaN))),
+        ...(divisor !== reference && divisor !== undefined ? { ratioTo: divisor.t.name } : {}),
         rounds: measurements,
       };
       result.results.push(summary);

@@ -35,6 +35,18 @@ export interface Target {
    * (e.g. the same request without cache). Shown as a baseline; at most one per scenario.
    */
   reference?: boolean;
+  /**
+   * Name of another target of the same scenario that this target's ratio divides by, round by round,
+   * instead of the scenario's reference (e.g. the same route on a second process, when a scenario
+   * compares two processes on several routes). Default: the reference.
+   */
+  ratioTo?: string;
+  /**
+   * The process serving the target, when the scenario started it: the runner then records the CPU
+   * time it used during each measurement (`Measurement.serverCpuMs`; Linux only), a cost per
+   * request that a shared machine disturbs far less than req/s.
+   */
+  serverPid?: number;
   /** autocannon's per-request timeout, in seconds (default 10); must exceed the target's slowest expected answer. */
   timeoutSeconds?: number;
 }
@@ -44,10 +56,11 @@ export interface Prepared {
   targets: Target[];
   /**
    * Runs after the measured rounds, before teardown: checks that what was measured is what the
-   * label says (say, every cached answer still a HIT). Returns lines shown under the table; throws
-   * when the measurement is not valid.
+   * label says (say, every cached answer still a HIT). Gets the scenario's results (figures and raw
+   * rounds, e.g. how many requests were measured). Returns lines shown under the table; throws when
+   * the measurement is not valid.
    */
-  verify?(): Promise<string[]>;
+  verify?(results: readonly TargetResult[]): Promise<string[]>;
   teardown(): Promise<void>;
 }
 
@@ -112,6 +125,8 @@ export interface Measurement {
   errors: number;
   timeouts: number;
   durationSeconds: number;
+  /** CPU time (user + system) of `Target.serverPid` during this measurement, ms; absent without a pid or /proc. */
+  serverCpuMs?: number;
 }
 
 export interface TargetResult {
@@ -127,6 +142,8 @@ export interface TargetResult {
   timeouts: number;
   /** Median over the rounds of (req/s ÷ the reference's req/s in the same round); null for the reference itself. */
   ratio: number | null;
+  /** The target `ratio` divides by when it is not the scenario's reference (`Target.ratioTo`). */
+  ratioTo?: string;
   rounds: Measurement[];
 }
 

@@ -32,7 +32,11 @@ export function renderReport(machine: MachineInfo, options: RunOptions, results:
   for (const result of results) {
     lines.push('', `== ${result.scenario}: ${result.description}`);
     if (result.results.length > 0) {
-      lines.push(renderTable(result), `figures: medians over rounds; ratio = req/s ÷ req/s of ${result.reference} in the same round`);
+      const others = result.results.filter((r) => r.ratioTo !== undefined).map((r) => `${r.target} ÷ ${r.ratioTo}`);
+      lines.push(
+        renderTable(result),
+        `figures: medians over rounds; ratio = req/s ÷ req/s of ${result.reference} in the same round${others.length > 0 ? `, except ${others.join('; ')}` : ''}`,
+      );
     }
     lines.push(...result.notes);
     for (const failure of result.failures) lines.push(`FAILED: ${failure}`);

@@ -1,4 +1,4 @@
-import { createUser, startApi, type StartApiOptions, type StartedApi } from '@chat/testing';
+import { createTestDatabase, createUser, startApi, type StartApiOptions, type StartedApi, type TestDatabase } from '@chat/testing';
 
 export interface BenchApi {
   api: StartedApi;
@@ -26,6 +26,43 @@ export async function startBenchApi(options: StartApiOptions = {}): Promise<Benc
     };
   } catch (err) {
     await api.stop();
+    throw err;
+  }
+}
+
+/**
+ * A second API process on `first`'s database, serving the same user (its key is in that database):
+ * for comparing two configurations of the API on the same data. `first.stop()` drops the database,
+ * so stop this one first.
+ */
+export async function startBenchApiOn(first: BenchApi, options: Omit<StartApiOptions, 'database'> = {}): Promise<BenchApi> {
+  const url = first.api.databaseUrl;
+  if (url === null) throw new Error('startBenchApiOn: the first API has no PostgreSQL database to share');
+  const api = await startApi({ rateLimitPerMinute: 0, ...options, database: { url }, env: { LOG_LEVEL: 'warn', ...options.env } });
+  return {
+    api,
+    userHeaders: first.userHeaders,
+    stop: async () => {
+      const code = await api.stop();
+      if (code !== 0) throw new Error(`the API exited with code ${code} on SIGTERM\n${api.logs().slice(-4000)}`);
+    },
+  };
+}
+
+/**
+ * A fresh database with the API's schema, migrated by a short-lived API process, so that the
+ * processes then started on it (`{ database: { url } }`) start on equal terms: none of them has run
+ * the migrations. The caller drops it (`drop()`), after stopping them.
+ */
+export async function migratedDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase('chat_bench');
+  try {
+    const migrator = await startApi({ database: { url: database.url }, env: { LOG_LEVEL: 'warn', MONITOR: 'off' } });
+    const code = await migrator.stop();
+    if (code !== 0) throw new Error(`the migrating API exited with code ${code} on SIGTERM\n${migrator.logs().slice(-4000)}`);
+    return database;
+  } catch (err) {
+    await database.drop();
     throw err;
   }
 }

@@ -3,8 +3,8 @@ import { addMessages, createConversation } from '../api/api.seed.js';
 import type { LoadScenario, Prepared } from '../bench.types.js';
 import { expectOk } from '../http.probe.js';
 
-/** A mix of the local model's behaviours, so the stored history has plain, tool-call and tool-result messages. */
-const PROMPTS = [
+/** A mix of the local model's behaviours, so the stored history has plain, tool-call and tool-result messages (also used by monitor-overhead). */
+export const PROMPTS = [
   'Hello, this conversation is used by the benchmark.',
   'What is 12*(3+4)?',
   'What time is it?',
