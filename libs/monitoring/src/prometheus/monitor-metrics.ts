@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from '../core/monitor-events.js';
 import type { QuerySample } from '../queries/query-sample.js';
 import type { Severity } from '../alerts/alert.types.js';
+import { ArrayCounter, ArrayHistogram } from './array-metrics.js';
 
 /** Seconds; OpenTelemetry's advice for HTTP server and DB client durations. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -19,8 +20,6 @@ export interface MonitorMetricsOptions {
 
 export const OTHER_LABEL = '(other)';
 
-/** Label-set children kept per metric for the hot paths; raw keys past it (odd methods…) are not kept. */
-const CHILD_CACHE_LIMIT = 2_000;
 
 /** HTTP methods as OpenTelemetry names them; anything else is `_OTHER` (a client may send any token). */
 const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
@@ -51,11 +50,11 @@ class BoundedLabel {
  */
 export class MonitorMetrics {
   readonly registry: Registry;
-  private readonly httpDuration: Histogram<'http_request_method' | 'http_route' | 'http_response_status_code'>;
+  private readonly httpDuration: ArrayHistogram;
   private readonly dbDuration: Histogram<'db_operation_name' | 'db_collection_name' | 'error_type'>;
   private readonly slowQueries: Counter<'db_operation_name'>;
   private readonly nPlusOne: Counter<'http_request_method' | 'http_route'>;
-  private readonly cacheOps: Counter<'cache' | 'result' | 'tier'>;
+  private readonly cacheOps: ArrayCounter;
   private readonly taskEvents: Counter<'event' | 'task_type' | 'priority'>;
   private readonly taskWait: Histogram<'task_type' | 'priority'>;
   private readonly taskRun: Histogram<'task_type' | 'outcome'>;
@@ -66,8 +65,6 @@ export class MonitorMetrics {
   private readonly caches: BoundedLabel;
   private readonly taskTypes: BoundedLabel;
   private readonly priorities = new BoundedLabel(8);
-  private readonly httpChildren = new Map<string, { observe(value: number): void }>();
-  private readonly cacheChildren = new Map<string, { inc(): void }>();
   private readonly operations = new BoundedLabel(16);
 
   constructor(options: MonitorMetricsOptions = {}) {
@@ -80,12 +77,17 @@ export class MonitorMetrics {
     const registers = [this.registry];
     // Several monitors in one process (tests, two apps) may share one registry: reuse what exists.
     const existing = <T>(name: string, create: () => T): T => (this.registry.getSingleMetric(name) as T | undefined) ?? create();
-    this.httpDuration = existing('http_server_request_duration_seconds', () => new Histogram({ name: 'http_server_request_duration_seconds',
-      help: 'Duration of HTTP server requests, by method, route template and status code.',
-      labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    }));
+    // The two metrics fed on every request are plain arrays exported at scrape time (see ArrayHistogram).
+    this.httpDuration = existing(
+      'http_server_request_duration_seconds',
+      () =>
+        new ArrayHistogram(
+          'http_server_request_duration_seconds',
+          'Duration of HTTP server requests, by method, route template and status code.',
+          DURATION_BUCKETS,
+          this.registry,
+        ),
+    );
     this.dbDuration = existing('db_client_operation_duration_seconds', () => new Histogram({ name: 'db_client_operation_duration_seconds',
       help: 'Duration of database client operations, by operation and table (first table of the statement).',
       labelNames: ['db_operation_name', 'db_collection_name', 'error_type'],
@@ -102,11 +104,15 @@ export class MonitorMetrics {
       labelNames: ['http_request_method', 'http_route'],
       registers,
     }));
-    this.cacheOps = existing('cache_operations_total', () => new Counter({ name: 'cache_operations_total',
-      help: 'Cache lookups by cache, result (hit, miss, error) and tier that served a hit (l1, l2).',
-      labelNames: ['cache', 'result', 'tier'],
-      registers,
-    }));
+    this.cacheOps = existing(
+      'cache_operations_total',
+      () =>
+        new ArrayCounter(
+          'cache_operations_total',
+          'Cache lookups by cache, result (hit, miss, error) and tier that served a hit (l1, l2).',
+          this.registry,
+        ),
+    );
     this.taskEvents = existing('queue_tasks_total', () => new Counter({ name: 'queue_tasks_total',
       help: 'Task lifecycle events (submitted, rejected, started, completed, failed, retried, released) by task type and priority.',
       labelNames: ['event', 'task_type', 'priority'],
@@ -135,19 +141,15 @@ export class MonitorMetrics {
   }
 
   recordRequest(r: HttpRequestRecord): void {
-    // The per-request paths keep each label set's child: prom-client would otherwise hash the label
-    // object on every observation (measured: the largest share of the monitor's own CPU per request).
-    const key = `${r.method}\u0000${r.route}\u0000${r.status}`;
-    let child = this.httpChildren.get(key);
-    if (child === undefined) {
-      child = this.httpDuration.labels({
-        http_request_method: methodLabel(r.method),
-        http_route: this.routes.of(r.route),
-        http_response_status_code: String(r.status),
-      });
-      if (this.httpChildren.size < CHILD_CACHE_LIMIT) this.httpChildren.set(key, child);
-    }
-    child.observe(r.durationMs / 1_000);
+    // Keyed by the bounded label values, so the series stay as bounded as the labels.
+    const method = methodLabel(r.method);
+    const route = this.routes.of(r.route);
+    const series = this.httpDuration.series(`${method}\u0000${route}\u0000${r.status}`, () => ({
+      http_request_method: method,
+      http_route: route,
+      http_response_status_code: String(r.status),
+    }));
+    this.httpDuration.observe(series, r.durationMs / 1_000);
   }
 
   recordQuery(sample: QuerySample & { tables?: readonly string[] }, failed = false, slowThresholdMs = Infinity): void {
@@ -168,13 +170,9 @@ export class MonitorMetrics {
   }
 
   recordCache(event: CacheMonitorEvent): void {
-    const key = `${event.cache}\u0000${event.outcome}\u0000${event.tier ?? ''}`;
-    let child = this.cacheChildren.get(key);
-    if (child === undefined) {
-      child = this.cacheOps.labels({ cache: this.caches.of(event.cache), result: event.outcome, tier: event.tier ?? '' });
-      if (this.cacheChildren.size < CHILD_CACHE_LIMIT) this.cacheChildren.set(key, child);
-    }
-    child.inc();
+    const cache = this.caches.of(event.cache);
+    const tier = event.tier ?? '';
+    this.cacheOps.series(`${cache}\u0000${event.outcome}\u0000${tier}`, () => ({ cache, result: event.outcome, tier })).value++;
   }
 
   recordQueue(event: QueueMonitorEvent): void {
