@@ -5,6 +5,7 @@ import type { QuerySample } from '../queries/query-sample.js';
 import { ExplainConnection } from './explain-connection.js';
 import { IndexAdvisor } from './index-advisor.js';
 import { SlowQueryAnalyzer } from './plan-capture.js';
+import { ManualTime } from './manual-time.fixture.js';
 import { planRoot, planUsesIndex, summarizePlan, walkPlan } from './plan-summary.js';
 import type { Scheduler } from './rate-limit.js';
 
@@ -261,30 +262,10 @@ describe('slow query → plan → verified index suggestion (real PostgreSQL)', 
   });
 });
 
-/** Clock and timers moved by the test (the explains themselves run against the real database). */
-class ManualTime implements Scheduler {
-  now = 5_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  schedule(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  }
-  cancel(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    const due = this.timers.filter((t) => t.at <= this.now);
-    this.timers = this.timers.filter((t) => t.at > this.now);
-    for (const t of due) t.fn();
-  }
-}
 
 describe('explain rate limit (real PostgreSQL, fake clock)', () => {
   it('starts explains no faster than the configured rate, queues a bounded number, and explains a fingerprint once', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(5_000_000);
     const explained: string[] = [];
     const connection = explainConnection((text) => {
       if (text.startsWith('EXPLAIN')) explained.push(text);

@@ -2,28 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { QuerySample } from '../queries/query-sample.js';
 import type { ExplainResult, ExplainStatement, Explainer } from './explain-connection.js';
 import { SlowQueryAnalyzer, type PlannedQuery } from './plan-capture.js';
-import type { Scheduler } from './rate-limit.js';
+import { ManualTime } from './manual-time.fixture.js';
 
-/** A clock and timers the test moves by hand. */
-class ManualTime implements Scheduler {
-  now = 1_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  schedule(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  }
-  cancel(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    const due = this.timers.filter((t) => t.at <= this.now);
-    this.timers = this.timers.filter((t) => t.at > this.now);
-    for (const t of due) t.fn();
-  }
-}
 
 const plan = (cost: number) => ({
   'Node Type': 'Seq Scan',
