@@ -6,7 +6,7 @@ let upstream: FakeUpstream;
 beforeEach(async () => {
   upstream ??= await startFakeUpstream();
   upstream.reset();
-  upstream.setOptions({ latencyMs: 0, timeToFirstTokenMs: 0, tokensPerSecond: undefined });
+  upstream.setOptions({ latencyMs: 0, timeToFirstTokenMs: 0, tokensPerSecond: undefined, paceNonStreaming: false, replyTokens: undefined });
 });
 
 afterAll(async () => {
@@ -140,5 +140,48 @@ describe('fake upstream', () => {
     expect(chunks.length).toBeGreaterThan(10);
     await abandoned;
     expect((await complete(user('after'))).status).toBe(200);
+  });
+
+  it('paces a non-streaming answer like its stream when asked, and pads the default answer', async () => {
+    upstream.setOptions({ timeToFirstTokenMs: 30, tokensPerSecond: 200, paceNonStreaming: true, replyTokens: 20 });
+    const started = Date.now();
+    const content = (await contentOf(complete(user('pace me')))) as string;
+    // 20 tokens: 30 ms to the first, then 19 gaps of 5 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+    expect(content.startsWith('echo: pace me ')).toBe(true);
+    expect(content.split(' ')).toHaveLength(20);
+    upstream.setOptions({ paceNonStreaming: false, replyTokens: undefined });
+    const quick = Date.now();
+    expect(await contentOf(complete(user('fast')))).toBe('echo: fast');
+    expect(Date.now() - quick).toBeLessThan(100);
+  });
+
+  it('counts streamed calls, tool-call replies and calls in flight', async () => {
+    upstream.setOptions({ latencyMs: 50 });
+    const tools = [{ type: 'function', function: { name: 'calculator', parameters: {} } }];
+    await Promise.all([
+      complete({ ...user('CALL calculator {"expression":"1+1"}'), tools }).then((r) => r.text()),
+      complete({ ...user('streamed'), stream: true }).then((r) => r.text()),
+      complete(user('plain')).then((r) => r.text()),
+    ]);
+    expect(upstream.calls).toBe(3);
+    expect(upstream.streamedCalls).toBe(1);
+    expect(upstream.toolCallReplies).toBe(1);
+    expect(upstream.maxInFlight).toBe(3);
+    expect(upstream.inFlight).toBe(0);
+    upstream.reset();
+    expect([upstream.streamedCalls, upstream.toolCallReplies, upstream.maxInFlight]).toEqual([0, 0, 0]);
+  });
+
+  it('listens on a given port', async () => {
+    const probe = await startFakeUpstream();
+    const port = Number(new URL(probe.baseUrl).port);
+    await probe.close();
+    const fixed = await startFakeUpstream({ port });
+    try {
+      expect(fixed.baseUrl).toBe(`http://127.0.0.1:${port}/v1`);
+    } finally {
+      await fixed.close();
+    }
   });
 });

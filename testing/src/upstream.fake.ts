@@ -19,6 +19,20 @@ export interface FakeUpstreamOptions {
   tokensPerSecond?: number;
   /** Model name it reports (default 'fake-model'). */
   model?: string;
+  /**
+   * Non-streaming answers take as long as their stream would (time to first token, then one token
+   * per 1/tokensPerSecond) before the body is sent, as a real model's do. Default false: a
+   * non-streaming answer follows `latencyMs` at once.
+   */
+  paceNonStreaming?: boolean;
+  /**
+   * The default (unscripted) text answer is padded with filler words up to this many tokens, so that
+   * token pacing has something to pace. Default: no padding (`echo: <prompt>`). Scripted replies and
+   * tool calls are never padded.
+   */
+  replyTokens?: number;
+  /** Port to listen on (default 0: any free port), e.g. when the fake runs in a process of its own. */
+  port?: number;
 }
 
 export interface RecordedRequest {
@@ -41,12 +55,19 @@ export interface FakeUpstream {
   readonly calls: number;
   /** TCP connections accepted since start or the last reset (shows whether clients keep connections alive). */
   readonly connections: number;
+  /** Of `calls`, those that asked for `stream: true`. */
+  readonly streamedCalls: number;
+  /** Chat completions answered with tool calls (scripted, or the default reply's `CALL <tool> <json>`). */
+  readonly toolCallReplies: number;
+  /** Chat completions being answered now, and the most at once since start or the last reset. */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
   /** Every request received (GET /v1/models included), in arrival order. */
   readonly requests: RecordedRequest[];
   /** Queues replies for the next chat completions, in order; the default reply is used once the queue is empty. */
   script(...replies: ScriptedReply[]): void;
   setOptions(o: Partial<FakeUpstreamOptions>): void;
-  /** Clears calls, connections, requests and the script (the options stay). */
+  /** Clears calls and the other counters, connections, requests and the script (the options stay). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -88,9 +109,13 @@ class FakeUpstreamServer implements FakeUpstream {
   baseUrl = '';
   calls = 0;
   connections = 0;
+  streamedCalls = 0;
+  toolCallReplies = 0;
+  inFlight = 0;
+  maxInFlight = 0;
   requests: RecordedRequest[] = [];
   private queue: ScriptedReply[] = [];
-  private options: Required<Omit<FakeUpstreamOptions, 'tokensPerSecond'>> & { tokensPerSecond?: number };
+  private options: Required<Omit<FakeUpstreamOptions, 'tokensPerSecond' | 'replyTokens'>> & { tokensPerSecond?: number; replyTokens?: number };
 
   private readonly server = createServer((req, res) => {
     this.handle(req, res).catch((err: unknown) => {
@@ -101,7 +126,7 @@ class FakeUpstreamServer implements FakeUpstream {
   });
 
   constructor(options: FakeUpstreamOptions) {
-    this.options = { latencyMs: 0, timeToFirstTokenMs: 0, model: 'fake-model', ...options };
+    this.options = { latencyMs: 0, timeToFirstTokenMs: 0, model: 'fake-model', paceNonStreaming: false, port: 0, ...options };
     // Longer than any client's idle keep-alive (undici: 4 s), so that the client, never
     // the server, closes idle sockets; otherwise a reused socket can be reset mid-request.
     this.server.keepAliveTimeout = 65_000;
@@ -115,7 +140,7 @@ class FakeUpstreamServer implements FakeUpstream {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
+      this.server.listen(this.options.port, '127.0.0.1', () => resolve());
     });
     const { port } = this.server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${port}/v1`;
@@ -132,6 +157,9 @@ class FakeUpstreamServer implements FakeUpstream {
   reset(): void {
     this.calls = 0;
     this.connections = 0;
+    this.streamedCalls = 0;
+    this.toolCallReplies = 0;
+    this.maxInFlight = this.inFlight;
     this.requests = [];
     this.queue = [];
   }
@@ -180,12 +208,20 @@ class FakeUpstreamServer implements FakeUpstream {
       sendJson(res, 400, openAiError(400, 'the body must be a JSON object with a messages array'));
       return;
     }
-    await this.answer(body, res);
+    if (body.stream === true) this.streamedCalls++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.answer(body, res);
+    } finally {
+      this.inFlight--;
+    }
   }
 
   private async answer(body: any, res: ServerResponse): Promise<void> {
-    const reply = this.queue.shift() ?? defaultReply(body);
     const options = this.options;
+    const reply = this.queue.shift() ?? padded(defaultReply(body), options.replyTokens);
+    if ('toolCalls' in reply && reply.toolCalls !== undefined && reply.toolCalls.length > 0) this.toolCallReplies++;
     // Timers stop as soon as the client goes away, e.g. when the API times out the call.
     const gone = new AbortController();
     res.once('close', () => gone.abort());
@@ -211,7 +247,13 @@ class FakeUpstreamServer implements FakeUpstream {
 
     const ctx = newReplyContext(options.model);
     const promptTokens = estimatePromptTokens(body);
+    const gapMs = options.tokensPerSecond && options.tokensPerSecond > 0 ? 1000 / options.tokensPerSecond : 0;
     if (body.stream !== true) {
+      if (options.paceNonStreaming) {
+        // As long as the same answer streamed: first token, then the gaps between the others.
+        const tokens = streamPlan(reply, ctx, promptTokens).tokens.length;
+        if (!(await wait(options.timeToFirstTokenMs + Math.max(0, tokens - 1) * gapMs))) return;
+      }
       sendJson(res, 200, completionObject(reply, ctx, promptTokens));
       return;
     }
@@ -223,7 +265,6 @@ class FakeUpstreamServer implements FakeUpstream {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     send(plan.head);
     if (!(await wait(options.timeToFirstTokenMs))) return;
-    const gapMs = options.tokensPerSecond && options.tokensPerSecond > 0 ? 1000 / options.tokensPerSecond : 0;
     for (const [i, token] of plan.tokens.entries()) {
       if (i > 0 && !(await wait(gapMs))) return;
       if (gone.signal.aborted) return;
@@ -234,6 +275,16 @@ class FakeUpstreamServer implements FakeUpstream {
     send('[DONE]');
     res.end();
   }
+}
+
+const FILLER = ['the', 'answer', 'goes', 'on', 'with', 'a', 'few', 'more', 'plain', 'words'];
+
+/** The default text answer, lengthened with filler words to `tokens` tokens (one per word; see splitTokens). */
+function padded(reply: CompletionReply, tokens: number | undefined): CompletionReply {
+  if (tokens === undefined || reply.content === undefined || (reply.toolCalls?.length ?? 0) > 0) return reply;
+  const words = reply.content.split(/\s+/).filter(Boolean);
+  for (let i = 0; words.length < tokens; i++) words.push(FILLER[i % FILLER.length] ?? 'word');
+  return { ...reply, content: words.join(' ') };
 }
 
 /** A dependency-free OpenAI-compatible model server on 127.0.0.1 with scripted and default replies. */
