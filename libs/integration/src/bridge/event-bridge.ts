@@ -1,0 +1,94 @@
+import type { TaskEvent, TaskProcessor } from '@chat/async';
+import type { CacheEngine, CacheEvent } from '@chat/cache';
+import type { PerformanceMonitorService } from '@chat/monitoring';
+import { Logger } from '@nestjs/common';
+
+/** A cache event as the monitor counts it; events the monitor does not count give null. */
+export function cacheEventForMonitor(event: CacheEvent): Parameters<PerformanceMonitorService['recordCache']>[0] | null {
+  switch (event.type) {
+    case 'hit':
+      return { cache: event.cache, outcome: 'hit', ...(event.tier === 'stale' ? {} : { tier: event.tier }) };
+    case 'miss':
+      return { cache: event.cache, outcome: 'miss' };
+    case 'error':
+      return { cache: event.cache, outcome: 'error' };
+    default:
+      return null;
+  }
+}
+
+/** A task event as the monitor counts it; `reconciled` is not a queue figure (null). */
+export function taskEventForMonitor(event: TaskEvent): Parameters<PerformanceMonitorService['recordQueue']>[0] | null {
+  switch (event.kind) {
+    case 'submitted':
+      return { kind: 'submitted', type: event.type, priority: event.priority, count: event.count };
+    case 'rejected':
+      return { kind: 'rejected', count: event.count };
+    case 'started':
+      return { kind: 'started', type: event.type, priority: event.priority, waitMs: event.waitMs };
+    case 'completed':
+      return { kind: 'completed', type: event.type, priority: event.priority, runMs: event.runMs };
+    case 'failed':
+      return { kind: 'failed', type: event.type, priority: event.priority, runMs: event.runMs, final: event.final };
+    case 'released':
+      return { kind: 'released', type: event.type, priority: event.priority };
+    case 'reconciled':
+      return null;
+  }
+}
+
+/**
+ * Hands cache and task events to the monitor, and reads the task backlog for it on a timer. The
+ * three libs do not know each other: they meet here, through their small event interfaces.
+ */
+export class EventBridge {
+  private readonly logger = new Logger('PerformanceIntegration');
+  private readonly detach: Array<() => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly monitor: PerformanceMonitorService,
+    private readonly cache: CacheEngine | null,
+    private readonly tasks: TaskProcessor | null,
+    private readonly backlogEveryMs: number,
+  ) {}
+
+  attach(): void {
+    const monitor = this.monitor;
+    if (this.cache !== null) {
+      this.detach.push(
+        this.cache.onEvent((event) => {
+          const record = cacheEventForMonitor(event);
+          if (record !== null) monitor.recordCache(record);
+        }),
+      );
+    }
+    if (this.tasks !== null) {
+      this.detach.push(
+        this.tasks.onEvent((event) => {
+          const record = taskEventForMonitor(event);
+          if (record !== null) monitor.recordQueue(record);
+        }),
+      );
+      this.timer = setInterval(() => void this.readBacklog(), this.backlogEveryMs);
+      this.timer.unref();
+      void this.readBacklog();
+    }
+  }
+
+  /** No more events or backlog readings. */
+  detachAll(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const detach of this.detach.splice(0)) detach();
+  }
+
+  async readBacklog(): Promise<void> {
+    if (this.tasks === null) return;
+    try {
+      this.monitor.setQueuePending(await this.tasks.store.pendingCount());
+    } catch (error) {
+      this.logger.debug(`task backlog unavailable: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
