@@ -1,6 +1,4 @@
-import { AsyncProcessorModule } from '@chat/async';
-import { PerformanceCacheModule } from '@chat/cache';
-import { PerformanceMonitoringModule } from '@chat/monitoring';
+import { PerformanceIntegrationModule } from '@chat/integration';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
@@ -13,12 +11,12 @@ import { CLOCK, systemClock } from './common/clock.js';
 import { requestContext } from './common/request-context.js';
 import { StrictValidationPipe } from './common/validation.pipe.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
+import { APP_VERSION } from './config/app-version.js';
 import { ConversationsModule } from './conversations/conversations.module.js';
 import { databaseOptions, type DatabaseTarget } from './database/database.options.js';
 import { HealthModule } from './health/health.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsController } from './monitoring/metrics.controller.js';
-import { MonitorWiring } from './monitoring/monitor-wiring.js';
 import { PublicApiModule } from './public-api.module.js';
 import { UserThrottlerGuard } from './rate-limit/user-throttler.guard.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
@@ -48,19 +46,47 @@ class CoreModule {
   }
 }
 
-function monitoringModule(options: AppModuleOptions): DynamicModule {
-  return PerformanceMonitoringModule.forRootAsync({
+/**
+ * The cache, the task queue and the monitor, configured from the app's config through one module;
+ * the app's services use them only through `PerformanceIntegrationService`.
+ */
+function performanceModule(options: AppModuleOptions): DynamicModule {
+  const runsTasks = options.config.role !== 'api';
+  return PerformanceIntegrationModule.forRootAsync({
     inject: [APP_CONFIG, getDataSourceToken()],
     useFactory: (config: AppConfig, dataSource: DataSource) => ({
+      redisUrl: config.redisUrl,
       dataSource,
-      // PGlite serves one session: no second connection for EXPLAIN there.
-      ...(options.database.embedded ? { explain: false as const } : {}),
-      // The request context the app already opens: no second AsyncLocalStorage per request.
-      requestCarrier: () => requestContext.getStore(),
-      slowQueryMs: config.monitor.slowQueryMs,
-      alertRules: config.monitor.alertRules,
-      alertWebhookUrl: config.monitor.alertWebhookUrl,
+      version: APP_VERSION,
+      cache: {
+        keyPrefix: 'chat-cache',
+        aiResponse: { scope: config.aiCacheScope },
+      },
+      queue: {
+        queueName: config.tasks.queue,
+        worker: runsTasks,
+        concurrency: config.tasks.concurrency,
+        maxPending: config.tasks.maxPending,
+        defaultAttempts: config.tasks.attempts,
+        defaultTimeoutMs: config.tasks.timeoutMs,
+        backoff: { baseMs: config.tasks.backoffMs, maxMs: Math.max(config.tasks.backoffMs, 60_000) },
+        leaseMs: config.tasks.leaseMs,
+        reconcileIntervalMs: config.tasks.reconcileIntervalMs,
+        staleAfterMs: Math.max(2 * config.tasks.reconcileIntervalMs, 1_000),
+        // Part of the process's own deadline: the rest gives the tasks back and closes connections.
+        shutdownTimeoutMs: Math.floor(config.shutdownTimeoutMs * 0.6),
+      },
+      monitor: {
+        // PGlite serves one session: no second connection for EXPLAIN there.
+        ...(options.database.embedded ? { explain: false as const } : {}),
+        // The request context the app already opens: no second AsyncLocalStorage per request.
+        requestCarrier: () => requestContext.getStore(),
+        slowQueryMs: config.monitor.slowQueryMs,
+        alertRules: config.monitor.alertRules,
+        alertWebhookUrl: config.monitor.alertWebhookUrl,
+      },
     }),
+    monitor: options.config.monitor.enabled,
     metrics: { controller: MetricsController },
   });
 }
@@ -73,41 +99,13 @@ export class AppModule {
    */
   static forRoot(options: AppModuleOptions): DynamicModule {
     const publicApi = options.config.role !== 'worker';
-    const runsTasks = options.config.role !== 'api';
-    const monitored = options.config.monitor.enabled;
     return {
       module: AppModule,
       imports: [
         CoreModule.forRoot(options),
         TypeOrmModule.forRoot(databaseOptions(options.config, options.database)),
         RedisModule,
-        PerformanceCacheModule.forRootAsync({
-          inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => ({
-            redisUrl: config.redisUrl,
-            keyPrefix: 'chat-cache',
-            aiResponse: { scope: config.aiCacheScope },
-          }),
-        }),
-        AsyncProcessorModule.forRootAsync({
-          inject: [APP_CONFIG, getDataSourceToken()],
-          useFactory: (config: AppConfig, dataSource: DataSource) => ({
-            dataSource,
-            redisUrl: config.redisUrl,
-            queueName: config.tasks.queue,
-            worker: runsTasks,
-            concurrency: config.tasks.concurrency,
-            maxPending: config.tasks.maxPending,
-            defaultAttempts: config.tasks.attempts,
-            defaultTimeoutMs: config.tasks.timeoutMs,
-            backoff: { baseMs: config.tasks.backoffMs, maxMs: Math.max(config.tasks.backoffMs, 60_000) },
-            leaseMs: config.tasks.leaseMs,
-            reconcileIntervalMs: config.tasks.reconcileIntervalMs,
-            staleAfterMs: Math.max(2 * config.tasks.reconcileIntervalMs, 1_000),
-            // Part of the process's own deadline: the rest gives the tasks back and closes connections.
-            shutdownTimeoutMs: Math.floor(config.shutdownTimeoutMs * 0.6),
-          }),
-        }),
+        performanceModule(options),
         HealthModule,
         UsersModule,
         RateLimitModule,
@@ -115,11 +113,9 @@ export class AppModule {
         ConversationsModule,
         MessagesModule,
         ToolsModule,
-        ...(monitored ? [monitoringModule(options)] : []),
-        ...(publicApi ? [PublicApiModule.forRoot({ monitored })] : []),
+        ...(publicApi ? [PublicApiModule.forRoot()] : []),
       ],
       providers: [
-        ...(monitored ? [MonitorWiring] : []),
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         // Order matters: the throttler counts per user, so authentication runs first.

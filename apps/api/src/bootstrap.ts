@@ -8,6 +8,7 @@ import { AppModule } from './app.module.js';
 import { PinoNestLogger } from './common/logger.js';
 import { requestContext } from './common/request-context.js';
 import type { AppConfig } from './config/app-config.js';
+import { APP_VERSION } from './config/app-version.js';
 import { EmbeddedDatabase } from './database/embedded-database.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -91,7 +92,7 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<Runni
     new DocumentBuilder()
       .setTitle('Chat API')
       .setDescription('Users, conversations, messages, AI answers, tools, and OpenAI-compatible endpoints.')
-      .setVersion(process.env['npm_package_version'] ?? '0.1.0')
+      .setVersion(APP_VERSION)
       .addBearerAuth()
       .build(),
   );

@@ -3,6 +3,7 @@ import { AiModule } from './ai/ai.module.js';
 import { OpenAiController } from './ai/openai.controller.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { ConversationsModule } from './conversations/conversations.module.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { MessagesController } from './messages/messages.controller.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { AdminMonitorController } from './monitoring/admin-monitor.controller.js';
@@ -20,14 +21,13 @@ import { UsersModule } from './users/users.module.js';
  */
 @Module({})
 export class PublicApiModule {
-  /** `monitored: false` (MONITOR=off): no /v1/admin/monitor, as there is no monitor. */
-  static forRoot(options: { monitored: boolean }): DynamicModule {
+  static forRoot(): DynamicModule {
     return {
       module: PublicApiModule,
-      imports: [UsersModule, AiModule, ConversationsModule, MessagesModule, ToolsModule],
+      imports: [UsersModule, AiModule, ConversationsModule, MessagesModule, ToolsModule, DashboardModule],
       controllers: [
         AdminUsersController,
-        ...(options.monitored ? [AdminMonitorController] : []),
+        AdminMonitorController,
         AdminTasksController,
         ConversationsController,
         MessagesController,

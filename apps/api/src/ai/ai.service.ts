@@ -1,4 +1,5 @@
-import { AiResponseCache, type AiRequestKey } from '@chat/cache';
+import type { AiRequestKey } from '@chat/cache';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Injectable } from '@nestjs/common';
 import type { OwnerId } from '../auth/owner.js';
 import { ModelRegistry } from './model-registry.js';
@@ -56,7 +57,7 @@ async function* replay(response: ModelResponse): AsyncIterable<ModelStreamEvent>
 export class AiService {
   constructor(
     private readonly models: ModelRegistry,
-    private readonly cache: AiResponseCache,
+    private readonly performance: PerformanceIntegrationService,
   ) {}
 
   assertAvailable(model: string): void {
@@ -73,7 +74,7 @@ export class AiService {
     // The call may be shared by other waiters (here and in other processes): one client going
     // away must not cancel it for the others, so it runs without the caller's abort signal.
     const { signal: _ignored, ...shared } = request;
-    const { value, cached } = await this.cache.getOrGenerate(options.owner, cacheKeyOf(request), () => provider.complete(shared));
+    const { value, cached } = await this.performance.aiAnswer(options.owner, cacheKeyOf(request), () => provider.complete(shared));
     return { response: value, cached };
   }
 
@@ -86,12 +87,12 @@ export class AiService {
     const provider = this.models.providerFor(request.model);
     if (options.cache === false) return { cached: false, events: provider.stream(request) };
     const key = cacheKeyOf(request);
-    const hit = await this.cache.get<ModelResponse>(options.owner, key);
+    const hit = await this.performance.cachedAiAnswer<ModelResponse>(options.owner, key);
     if (hit !== undefined) return { cached: true, events: replay(hit) };
-    const cache = this.cache;
+    const performance = this.performance;
     async function* live(): AsyncIterable<ModelStreamEvent> {
       for await (const event of provider.stream(request)) {
-        if (event.type === 'done') await cache.store(options.owner, key, event.response);
+        if (event.type === 'done') await performance.storeAiAnswer(options.owner, key, event.response);
         yield event;
       }
     }

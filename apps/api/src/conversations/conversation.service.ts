@@ -1,4 +1,4 @@
-import { ConversationCache } from '@chat/cache';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +32,7 @@ export class ConversationService {
   constructor(
     @InjectRepository(ConversationEntity) private readonly conversations: Repository<ConversationEntity>,
     private readonly models: ModelRegistry,
-    private readonly cache: ConversationCache,
+    private readonly performance: PerformanceIntegrationService,
   ) {}
 
   async create(owner: OwnerId, input: CreateConversation): Promise<ConversationEntity> {
@@ -76,7 +76,7 @@ export class ConversationService {
   /** The owner's conversation, or `not_found` (for someone else's id too). Read through the cache. */
   async get(owner: OwnerId, id: string): Promise<ConversationEntity> {
     if (!isUuid(id)) throw notFound('Conversation');
-    const { value } = await this.cache.conversation(owner, id, () => this.conversations.findOneBy({ id, userId: owner }));
+    const { value } = await this.performance.conversation(owner, id, () => this.conversations.findOneBy({ id, userId: owner }));
     if (value === null) throw notFound('Conversation');
     return value;
   }
@@ -88,7 +88,7 @@ export class ConversationService {
     if (changes.systemPrompt !== undefined) patch.systemPrompt = changes.systemPrompt;
     await this.conversations.update({ id: conversation.id, userId: owner }, patch);
     // Dropped, not overwritten: a message appended meanwhile elsewhere may have changed the row too.
-    await this.cache.conversationChanged(owner, conversation.id, null);
+    await this.performance.conversationChanged(owner, conversation.id, null);
     return { ...conversation, ...patch };
   }
 
@@ -96,6 +96,6 @@ export class ConversationService {
   async remove(owner: OwnerId, id: string): Promise<void> {
     const result = isUuid(id) ? await this.conversations.delete({ id, userId: owner }) : { affected: 0 };
     if (!result.affected) throw notFound('Conversation');
-    await this.cache.removed(owner, id);
+    await this.performance.conversationRemoved(owner, id);
   }
 }

@@ -1,5 +1,5 @@
-import { PermanentTaskError, TaskProcessor, type TaskContext } from '@chat/async';
-import { ConversationCache } from '@chat/cache';
+import { PermanentTaskError, type TaskContext } from '@chat/async';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
@@ -52,17 +52,16 @@ export class ConversationTitles {
   private readonly logger = new Logger('ConversationTitles');
 
   constructor(
-    private readonly processor: TaskProcessor,
+    private readonly performance: PerformanceIntegrationService,
     private readonly ai: AiService,
     private readonly conversations: ConversationService,
     @InjectRepository(MessageEntity) private readonly messages: Repository<MessageEntity>,
-    private readonly cache: ConversationCache,
   ) {}
 
   /** Best effort: a full or unreachable queue must not fail the reply that asked for a title. */
   async request(owner: OwnerId, conversationId: string): Promise<void> {
     try {
-      await this.processor.submit<TitlePayload>(
+      await this.performance.submitTask<TitlePayload>(
         CONVERSATION_TITLE_TASK,
         { conversationId },
         { ownerId: owner, priority: 'low', idempotencyKey: `title:${conversationId}` },
@@ -119,10 +118,10 @@ export class ConversationTitles {
         .execute();
       const applied = (updated.affected ?? 0) > 0;
       // Before the commit too, as for answers: whoever sees the task completed reads the title.
-      if (applied) await this.cache.conversationChanged(owner, conversation.id, null);
+      if (applied) await this.performance.conversationChanged(owner, conversation.id, null);
       return { title, applied };
     });
-    if (result.applied) await this.cache.conversationChanged(owner, conversation.id, null);
+    if (result.applied) await this.performance.conversationChanged(owner, conversation.id, null);
     return result;
   }
 }

@@ -1,4 +1,4 @@
-import { TaskProcessor } from '@chat/async';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { CONVERSATION_TITLE_TASK, ConversationTitles, type TitlePayload, type TitleResult } from './conversation-titles.js';
 import { CHAT_REPLY_TASK, MessageService, type ChatReplyPayload, type ChatReplyResult } from './message.service.js';
@@ -7,16 +7,16 @@ import { CHAT_REPLY_TASK, MessageService, type ChatReplyPayload, type ChatReplyR
 @Injectable()
 export class MessageTasks implements OnModuleInit {
   constructor(
-    private readonly processor: TaskProcessor,
+    private readonly performance: PerformanceIntegrationService,
     private readonly messages: MessageService,
     private readonly titles: ConversationTitles,
   ) {}
 
   onModuleInit(): void {
-    this.processor.register<ChatReplyPayload, ChatReplyResult>(CHAT_REPLY_TASK, {
+    this.performance.registerTask<ChatReplyPayload, ChatReplyResult>(CHAT_REPLY_TASK, {
       handle: (context) => this.messages.answerTask(context),
     });
-    this.processor.register<TitlePayload, TitleResult>(CONVERSATION_TITLE_TASK, {
+    this.performance.registerTask<TitlePayload, TitleResult>(CONVERSATION_TITLE_TASK, {
       handle: (context) => this.titles.generate(context),
       defaults: { priority: 'low', attempts: 2 },
     });

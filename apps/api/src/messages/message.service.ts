@@ -1,5 +1,5 @@
-import { PermanentTaskError, TaskProcessor, type Priority, type Task, type TaskContext } from '@chat/async';
-import { ConversationCache } from '@chat/cache';
+import { PermanentTaskError, type Priority, type Task, type TaskContext } from '@chat/async';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -114,14 +114,13 @@ export class MessageService {
     private readonly ai: AiService,
     private readonly tools: ToolService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly cache: ConversationCache,
-    private readonly processor: TaskProcessor,
+    private readonly performance: PerformanceIntegrationService,
     private readonly titles: ConversationTitles,
   ) {}
 
   /** The newest messages, oldest first, through the conversation cache (a write anywhere drops it). */
   private async newest(owner: OwnerId, conversationId: string): Promise<MessageEntity[]> {
-    const { value } = await this.cache.newestMessages(owner, conversationId, async () => {
+    const { value } = await this.performance.newestMessages(owner, conversationId, async () => {
       const rows = await this.messages.find({
         where: { conversationId, userId: owner },
         order: { seq: 'DESC' },
@@ -192,7 +191,7 @@ export class MessageService {
     };
     let accepted: AcceptedReply;
     try {
-      accepted = await this.processor.transaction(async (manager, submit) => {
+      accepted = await this.performance.inTransaction(async (manager, submit) => {
         await this.insert(owner, conversation.id, [userMessage], manager);
         const { task, created } = await submit(CHAT_REPLY_TASK, payload, {
           ownerId: owner,
@@ -206,7 +205,7 @@ export class MessageService {
       if (error instanceof ReplayOf) return this.replayed(owner, error.task);
       throw error;
     }
-    await this.cache.messagesChanged(owner, conversation.id);
+    await this.performance.messagesChanged(owner, conversation.id);
     return accepted;
   }
 
@@ -259,10 +258,10 @@ export class MessageService {
         // Dropped before the commit too: a client that sees the task completed and reads the
         // conversation from another process must not get that process's copy from before the
         // answer (it could still be there for the few ms between the commit and the drop after it).
-        await this.cache.messagesChanged(owner, conversation.id);
+        await this.performance.messagesChanged(owner, conversation.id);
         return { assistantMessage: MessageView.of(assistantMessage), cached };
       });
-      await this.cache.messagesChanged(owner, conversation.id);
+      await this.performance.messagesChanged(owner, conversation.id);
       if (firstExchange && conversation.title === null) await this.titles.request(owner, conversation.id);
       return result;
     } catch (error) {
@@ -358,7 +357,7 @@ export class MessageService {
   private async append(owner: OwnerId, conversationId: string, drafts: MessageDraft[]): Promise<MessageEntity[]> {
     const rows = this.draftRows(owner, conversationId, drafts);
     await this.db.transaction((manager) => this.insert(owner, conversationId, rows, manager));
-    await this.cache.messagesChanged(owner, conversationId);
+    await this.performance.messagesChanged(owner, conversationId);
     return rows;
   }
 

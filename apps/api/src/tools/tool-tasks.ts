@@ -1,4 +1,5 @@
-import { PermanentTaskError, TaskProcessor, type Priority, type Task } from '@chat/async';
+import { PermanentTaskError, type Priority, type Task } from '@chat/async';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { OwnerId } from '../auth/owner.js';
 import { AppError } from '../common/app-error.js';
@@ -15,12 +16,12 @@ export interface ToolInvokePayload {
 @Injectable()
 export class ToolTasks implements OnModuleInit {
   constructor(
-    private readonly processor: TaskProcessor,
+    private readonly performance: PerformanceIntegrationService,
     private readonly tools: ToolService,
   ) {}
 
   onModuleInit(): void {
-    this.processor.register<ToolInvokePayload, ToolInvocation>(TOOL_INVOKE_TASK, {
+    this.performance.registerTask<ToolInvokePayload, ToolInvocation>(TOOL_INVOKE_TASK, {
       handle: async ({ task }) => {
         const owner = task.ownerId as OwnerId | null;
         if (owner === null) throw new PermanentTaskError('a tool.invoke task needs an owner');
@@ -40,7 +41,7 @@ export class ToolTasks implements OnModuleInit {
   /** 404 for an unknown tool and 400 for bad arguments now, before anything is queued. */
   async submit(owner: OwnerId, name: string, args: Record<string, unknown>, options: { priority?: Priority; idempotencyKey?: string }): Promise<Task> {
     this.tools.check(name, args);
-    const { task, created } = await this.processor.submit<ToolInvokePayload>(TOOL_INVOKE_TASK, { name, arguments: args }, { ownerId: owner, ...options });
+    const { task, created } = await this.performance.submitTask<ToolInvokePayload>(TOOL_INVOKE_TASK, { name, arguments: args }, { ownerId: owner, ...options });
     if (!created && task.type !== TOOL_INVOKE_TASK) {
       throw new AppError('conflict', 'This Idempotency-Key was already used for another request');
     }

@@ -1,4 +1,5 @@
 import { CacheEngine, ToolResultCache } from '@chat/cache';
+import { PerformanceIntegrationService } from '@chat/integration';
 import type { DataSource } from 'typeorm';
 import { describe, expect, it, vi } from 'vitest';
 import type { ModelToolCall } from '../ai/model-provider.js';
@@ -15,9 +16,11 @@ const OWNER = ownerIdOf('7d3e2f10-0000-4000-8000-000000000001');
 const NOW = new Date('2026-11-22T23:30:05.000Z');
 const fixedClock: Clock = { now: () => NOW };
 
-/** An in-process (L1-only) tool-result cache: the same engine the app runs without Redis. */
-function toolCache(): ToolResultCache {
-  return new ToolResultCache(CacheEngine.create({ redisUrl: null }));
+/** The integration service with an in-process (L1-only) tool-result cache: what the app runs without Redis. */
+function toolCache(): PerformanceIntegrationService {
+  const engine = CacheEngine.create({ redisUrl: null });
+  const subsystems = { cache: true, queue: false, monitor: false };
+  return new PerformanceIntegrationService({}, subsystems, engine, null, null, new ToolResultCache(engine), null, null);
 }
 
 function service(...extra: Tool[]): ToolService {

@@ -1,4 +1,4 @@
-import { ToolResultCache } from '@chat/cache';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Inject, Injectable } from '@nestjs/common';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { OwnerId } from '../auth/owner.js';
@@ -18,7 +18,7 @@ export class ToolService {
 
   constructor(
     @Inject(TOOLS) tools: Tool[],
-    private readonly cache: ToolResultCache,
+    private readonly performance: PerformanceIntegrationService,
   ) {
     const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true });
     for (const tool of tools) {
@@ -59,7 +59,7 @@ export class ToolService {
     const { tool, input } = this.check(name, args);
     try {
       // Only tools that declare themselves cacheable are; their failures never are.
-      const { value, cached } = await this.cache.getOrRun(tool, input, () => tool.execute(input, { owner }));
+      const { value, cached } = await this.performance.toolResult(tool, input, () => tool.execute(input, { owner }));
       return { result: value, cached };
     } catch (error) {
       if (error instanceof ToolInputError) throw invalidInput(error.message);

@@ -1,4 +1,5 @@
-import { CacheEngine, type CacheNamespace } from '@chat/cache';
+import type { CacheNamespace } from '@chat/cache';
+import { PerformanceIntegrationService } from '@chat/integration';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -22,9 +23,9 @@ export class UsersService {
 
   constructor(
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
-    engine: CacheEngine,
+    performance: PerformanceIntegrationService,
   ) {
-    this.byKeyHash = engine.namespace('api-key', { ttlMs: 60_000 });
+    this.byKeyHash = performance.cacheNamespace('api-key', { ttlMs: 60_000 });
   }
 
   async create(name: string): Promise<CreatedUser> {
