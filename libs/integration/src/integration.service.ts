@@ -84,13 +84,14 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
   constructor(
     @Inject(INTEGRATION_OPTIONS) private readonly options: PerformanceIntegrationOptions,
     @Inject(INTEGRATION_SUBSYSTEMS) readonly subsystems: ResolvedExtras,
-    @Optional() private readonly engine: CacheEngine | null,
-    @Optional() private readonly conversations: ConversationCache | null,
-    @Optional() private readonly aiResponses: AiResponseCache | null,
-    @Optional() private readonly toolResults: ToolResultCache | null,
-    @Optional() private readonly processor: TaskProcessor | null,
-    @Optional() private readonly monitor: PerformanceMonitorService | null,
+    @Optional() @Inject(CacheEngine) private readonly engine: CacheEngine | null,
+    @Optional() @Inject(ConversationCache) private readonly conversations: ConversationCache | null,
+    @Optional() @Inject(AiResponseCache) private readonly aiResponses: AiResponseCache | null,
+    @Optional() @Inject(ToolResultCache) private readonly toolResults: ToolResultCache | null,
+    @Optional() @Inject(TaskProcessor) private readonly processor: TaskProcessor | null,
+    @Optional() @Inject(PerformanceMonitorService) private readonly monitor: PerformanceMonitorService | null,
   ) {
+    // Tokens are explicit above: a `T | null` parameter's design type is Object, which Nest cannot resolve.
     // `@Optional()` gives undefined for a missing provider; keep one spelling of "off".
     this.engine ??= null;
     this.conversations ??= null;
