@@ -6,7 +6,13 @@ import { bearerToken, digestsEqual, tokenDigest } from './api-key.js';
 import { ACCESS_KEY, type Access, type AuthenticatedRequest } from './auth.decorators.js';
 import { RUNTIME_SECRETS, type RuntimeSecrets } from './runtime-secrets.js';
 
-/** Global guard: every route needs a user key unless marked `@Public()` or `@AdminOnly()`. */
+/** `?token=` of an `@AdminPage()` route: one non-empty value, else none (a repeated parameter is refused). */
+function queryToken(query: unknown): string | null {
+  const value = (query as Record<string, unknown> | null | undefined)?.['token'];
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** Global guard: every route needs a user key unless marked `@Public()`, `@AdminOnly()` or `@AdminPage()`. */
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly adminDigest: Buffer;
@@ -26,13 +32,18 @@ export class AuthGuard implements CanActivate {
     if (access === 'public') return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = bearerToken(request.headers.authorization);
-    if (token === null) throw new AppError('unauthenticated', 'Missing "Authorization: Bearer <key>" header');
+    const token = bearerToken(request.headers.authorization) ?? (access === 'admin-page' ? queryToken(request.query) : null);
+    if (token === null) {
+      throw new AppError(
+        'unauthenticated',
+        access === 'admin-page' ? 'Missing admin token ("Authorization: Bearer <token>" header or ?token=)' : 'Missing "Authorization: Bearer <key>" header',
+      );
+    }
 
     // One hash per request: compared (in constant time) with the admin token's, and used as the key's lookup hash.
     const digest = tokenDigest(token);
     const isAdmin = digestsEqual(digest, this.adminDigest);
-    if (access === 'admin') {
+    if (access === 'admin' || access === 'admin-page') {
       if (isAdmin) {
         request.principal = { kind: 'admin' };
         return true;
