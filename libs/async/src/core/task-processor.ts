@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { BullMqDriver } from '../drivers/bullmq.driver.js';
 import { InProcessDriver } from '../drivers/in-process.driver.js';
 import type { QueueCounts, QueueDriver, QueueJob, RunOutcome } from '../drivers/queue-driver.js';
+import { LifecycleBatcher } from '../store/lifecycle-batcher.js';
 import { TaskStore, type NewTask, type StoredStats, type TaskPage } from '../store/task-store.js';
 import {
   LeaseLostError,
@@ -13,6 +14,7 @@ import {
   TaskTimeoutError,
   UnknownTaskTypeError,
 } from './errors.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import type { TaskEvent, TaskEventListener } from './task-events.js';
 import { backoffDelay, resolveOptions, type AsyncProcessorOptions, type ResolvedProcessorOptions } from './processor.options.js';
 import {
@@ -72,6 +74,10 @@ export class TaskProcessor {
   private readonly listeners = new Set<TaskEventListener>();
   private readonly options: ResolvedProcessorOptions;
   readonly store: TaskStore;
+  /** Claims and result-only completions of the attempts running here, coalesced into shared statements. */
+  private readonly lifecycle: LifecycleBatcher;
+  /** One heartbeat sweep for every lease held here. */
+  private readonly leases: LeaseKeeper;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<void> | null = null;
   private workerStarted = false;
@@ -84,6 +90,8 @@ export class TaskProcessor {
   ) {
     this.options = resolveOptions(options);
     this.store = new TaskStore(this.options.dataSource);
+    this.lifecycle = new LifecycleBatcher(this.store);
+    this.leases = new LeaseKeeper(this.store, this.options.leaseMs);
     this.driver.onAvailable(() => {
       if (this.reconcileTimer !== null) void this.reconcile().catch(() => undefined);
     });
@@ -313,6 +321,7 @@ export class TaskProcessor {
     if (this.closed) return;
     await this.stop();
     this.closed = true;
+    this.leases.close();
     await this.driver.close();
   }
 
@@ -358,7 +367,7 @@ export class TaskProcessor {
   private async runAttempt(taskId: string, shutdown: AbortSignal): Promise<RunOutcome> {
     const { leaseMs } = this.options;
     const token = randomUUID();
-    const task = await this.store.claim(taskId, token, leaseMs);
+    const task = await this.lifecycle.claim(taskId, token, leaseMs);
     if (task === null) {
       await this.warnIfUnknown(taskId);
       return { kind: 'done' };
@@ -383,48 +392,44 @@ export class TaskProcessor {
     if (shutdown.aborted) onShutdown();
     else shutdown.addEventListener('abort', onShutdown, { once: true });
     const timeout = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutMs)), task.timeoutMs);
-    // One beat at a time: a beat waits on the row while `complete` holds it, and must not pile up
-    // on the pool behind it.
-    let beating = false;
-    const heartbeat = setInterval(() => {
-      if (beating) return;
-      beating = true;
-      this.store
-        .heartbeat(taskId, token, leaseMs)
-        .then(
-          (held) => {
-            if (!held) controller.abort(new LeaseLostError());
-          },
-          () => undefined, // the database blinked; the next beat tries again
-        )
-        .finally(() => {
-          beating = false;
-        });
-    }, Math.max(250, Math.floor(leaseMs / 3)));
-    heartbeat.unref();
-
+    let completing = false;
     let completedInTransaction = false;
+    // A lease found to be someone else's stops the attempt, unless it is committing (`ctx.complete`
+    // checks its lease itself under the row lock) or has committed.
+    this.leases.add(taskId, token, () => {
+      if (!completing && !completedInTransaction) controller.abort(new LeaseLostError());
+    });
+
     const context: TaskContext<unknown> = {
       task,
       attempt,
       signal: controller.signal,
       complete: async <R>(work: (manager: EntityManager) => Promise<R>): Promise<R> => {
         if (controller.signal.aborted) throw controller.signal.reason;
-        const value = await this.options.dataSource.transaction(async (manager) => {
-          if (!(await this.store.lockLease(manager, taskId, token))) throw new LeaseLostError();
-          const r = await work(manager);
-          if (!(await this.store.complete(taskId, token, r, manager))) throw new LeaseLostError();
-          return r;
-        });
-        completedInTransaction = true;
-        return value;
+        completing = true;
+        this.leases.hold(token, true);
+        try {
+          const value = await this.options.dataSource.transaction(async (manager) => {
+            if (!(await this.store.lockLease(manager, taskId, token))) throw new LeaseLostError();
+            const r = await work(manager);
+            if (!(await this.store.complete(taskId, token, r, manager))) throw new LeaseLostError();
+            return r;
+          });
+          completedInTransaction = true;
+          return value;
+        } finally {
+          completing = false;
+          if (!completedInTransaction) this.leases.hold(token, false);
+        }
       },
     };
 
     this.activeHere++;
     try {
       const result = await abortable((definition as TaskDefinition<unknown>).handle(context), controller.signal);
-      if (!completedInTransaction && !(await this.store.complete(taskId, token, result))) return { kind: 'done' };
+      // The row is about to be written under the token: a concurrent renewal would only wait for it.
+      this.leases.remove(token);
+      if (!completedInTransaction && !(await this.lifecycle.complete(taskId, token, result))) return { kind: 'done' };
       this.emit({ kind: 'completed', ...base, runMs: performance.now() - started });
       return { kind: 'done' };
     } catch (error) {
@@ -445,8 +450,8 @@ export class TaskProcessor {
       return final ? { kind: 'done' } : { kind: 'retry', delayMs: backoffDelay(this.options.backoff, attempt) };
     } finally {
       this.activeHere--;
+      this.leases.remove(token);
       clearTimeout(timeout);
-      clearInterval(heartbeat);
       shutdown.removeEventListener('abort', onShutdown);
     }
   }

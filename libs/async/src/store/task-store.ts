@@ -210,6 +210,78 @@ export class TaskStore {
     return row === undefined ? null : toTask(row);
   }
 
+  /**
+   * Many claims in one statement (see `claim`), each with its own token. Returns the tasks claimed
+   * by token. A row locked by another transaction is skipped rather than waited for (`SKIP
+   * LOCKED`), so one busy row never holds back the others: a claim missing from the answer was
+   * either not claimable or skipped, and only `claim` alone can tell which.
+   */
+  async claimMany(claims: Array<{ id: string; token: string; leaseMs: number }>): Promise<Map<string, Task>> {
+    if (claims.length === 0) return new Map();
+    const rows = rowsOf<TaskRow & { claim_token: string }>(
+      await this.db.query(
+        `UPDATE tasks t SET status = 'running', attempts = t.attempts + 1, lease_token = s.token,
+           lease_expires_at = clock_timestamp() + s.lease_ms * interval '1 millisecond',
+           started_at = coalesce(t.started_at, clock_timestamp()), updated_at = clock_timestamp()
+         FROM (SELECT k.id, k.token, k.lease_ms
+               FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS k(id, token, lease_ms)
+               JOIN tasks c ON c.id = k.id
+               WHERE c.status = 'pending' OR (c.status = 'running' AND c.lease_expires_at < clock_timestamp())
+               FOR UPDATE OF c SKIP LOCKED) s
+         WHERE t.id = s.id AND (t.status = 'pending' OR (t.status = 'running' AND t.lease_expires_at < clock_timestamp()))
+         RETURNING s.token AS claim_token, ${PREFIXED_COLUMNS}`,
+        [claims.map((c) => c.id), claims.map((c) => c.token), claims.map((c) => c.leaseMs)],
+      ),
+    );
+    return new Map(rows.map((r) => [r.claim_token, toTask(r)]));
+  }
+
+  /**
+   * Many result-only completions in one statement (see `complete`), each fenced by its own lease
+   * token. Returns the tokens whose completion was recorded; a row locked by another transaction is
+   * skipped (`SKIP LOCKED`), so a missing token means "lease lost, or busy": ask `complete` alone.
+   * `resultJson` is the result already serialised (`JSON.stringify(result ?? null)`).
+   */
+  async completeMany(completions: Array<{ id: string; token: string; resultJson: string }>): Promise<Set<string>> {
+    if (completions.length === 0) return new Set();
+    const rows = rowsOf<{ token: string }>(
+      await this.db.query(
+        `UPDATE tasks t SET status = 'completed', result = s.result, error = NULL, lease_token = NULL, lease_expires_at = NULL,
+           finished_at = clock_timestamp(), updated_at = clock_timestamp()
+         FROM (SELECT k.id, k.token, k.result
+               FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) AS k(id, token, result)
+               JOIN tasks c ON c.id = k.id AND c.lease_token = k.token AND c.status = 'running'
+               FOR UPDATE OF c SKIP LOCKED) s
+         WHERE t.id = s.id AND t.lease_token = s.token AND t.status = 'running'
+         RETURNING s.token AS token`,
+        [completions.map((c) => c.id), completions.map((c) => c.token), completions.map((c) => c.resultJson)],
+      ),
+    );
+    return new Set(rows.map((r) => r.token));
+  }
+
+  /**
+   * Extends many leases in one statement (see `heartbeat`). Returns the tokens whose lease was
+   * extended; a row locked by another transaction is skipped, so a missing token means "lease lost,
+   * or busy": ask `heartbeat` alone.
+   */
+  async heartbeatMany(leases: Array<{ id: string; token: string; leaseMs: number }>): Promise<Set<string>> {
+    if (leases.length === 0) return new Set();
+    const rows = rowsOf<{ token: string }>(
+      await this.db.query(
+        `UPDATE tasks t SET lease_expires_at = clock_timestamp() + s.lease_ms * interval '1 millisecond'
+         FROM (SELECT k.id, k.token, k.lease_ms
+               FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS k(id, token, lease_ms)
+               JOIN tasks c ON c.id = k.id AND c.lease_token = k.token AND c.status = 'running'
+               FOR UPDATE OF c SKIP LOCKED) s
+         WHERE t.id = s.id AND t.lease_token = s.token AND t.status = 'running'
+         RETURNING s.token AS token`,
+        [leases.map((l) => l.id), leases.map((l) => l.token), leases.map((l) => l.leaseMs)],
+      ),
+    );
+    return new Set(rows.map((r) => r.token));
+  }
+
   /** Extends a lease; `false` when the lease is no longer this attempt's. */
   async heartbeat(id: string, token: string, leaseMs: number): Promise<boolean> {
     const answer: unknown = await this.db.query(
