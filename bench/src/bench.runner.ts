@@ -57,8 +57,12 @@ export class BenchRunner {
     return prepared;
   }
 
-  private runScenario(scenario: Scenario): Promise<ScenarioResult> {
-    return scenario.kind === 'figure' ? this.runFigure(scenario) : this.runLoad(scenario);
+  private async runScenario(scenario: Scenario): Promise<ScenarioResult> {
+    const started = performance.now();
+    const result = await (scenario.kind === 'figure' ? this.runFigure(scenario) : this.runLoad(scenario));
+    result.elapsedSeconds = Math.round((performance.now() - started) / 100) / 10;
+    this.progress(`${scenario.name} took ${result.elapsedSeconds} s`);
+    return result;
   }
 
   private async runFigure(scenario: FigureScenario): Promise<ScenarioResult> {
@@ -69,9 +73,11 @@ export class BenchRunner {
         options: this.options,
         progress: this.progress,
         onCleanup: (teardown) => this.cleanup.push(teardown),
+        baseline: (name) => this.baseline(name),
       });
       result.notes.push(...outcome.lines);
       result.data = outcome.data;
+      if (outcome.mix) result.mix = outcome.mix;
       result.failures.push(...outcome.failures);
     } catch (err) {
       result.failures.push(`${scenario.name}: ${(err as Error).message}`);
@@ -94,7 +100,7 @@ export class BenchRunner {
     }
     const teardown = this.cleanup.push(() => subject.teardown());
     try {
-      await this.measureAll(result, baselineTargets, subject.targets);
+      await this.measureAll(result, baselineTargets, subject.targets, scenario.connections ?? this.options.connections);
       if (subject.verify && result.results.length > 0) {
         try {
           result.notes.push(...(await subject.verify(result.results)));
@@ -112,7 +118,8 @@ export class BenchRunner {
     return result;
   }
 
-  private async measureAll(result: ScenarioResult, baselineTargets: Target[], subjectTargets: Target[]): Promise<void> {
+  private async measureAll(result: ScenarioResult, baselineTargets: Target[], subjectTargets: Target[], connections: number): Promise<void> {
+    result.connections = connections;
     if (subjectTargets.filter((t) => t.reference === true).length > 1) {
       result.failures.push('more than one target is marked reference');
       return;
@@ -139,7 +146,7 @@ export class BenchRunner {
     }
     if (result.failures.length > 0) return;
 
-    const { warmupSeconds, durationSeconds, rounds, connections } = this.options;
+    const { warmupSeconds, durationSeconds, rounds } = this.options;
     if (warmupSeconds > 0) {
       for (const { t } of all) {
         this.progress(`warming up ${t.name}: ${connections} connections, ${warmupSeconds} s`);

@@ -1,3 +1,6 @@
+import type { LoadMixFigures } from './mix/mix.figures.js';
+import type { Topology } from './mix/mix.topology.js';
+
 /**
  * The vocabulary of the bench. A run measures targets: one HTTP request shape
  * each, driven by autocannon. Baselines and scenarios both prepare targets; a
@@ -16,6 +19,12 @@ export interface RunOptions {
    */
   rounds: number;
   connections: number;
+  /** How the load scenarios (light … stress) deploy the API: one process, or two API processes and a worker. */
+  topology: Topology;
+  /** Measured seconds of each load scenario's mix. */
+  mixDurationSeconds: number;
+  /** Share (0..1) of the prompts posted by the load scenarios that repeat a popular one (AI-response cache hits). */
+  repeatShare: number;
 }
 
 export interface HttpRequestSpec {
@@ -81,6 +90,8 @@ export interface LoadScenario {
    * unless one of the scenario's own targets is marked `reference`.
    */
   baselines: string[];
+  /** Connections for this scenario's targets instead of the run's `--connections` (e.g. a latency comparison at low concurrency). */
+  connections?: number;
   /** `options` is what the run will apply (e.g. to name the connection count in a label). */
   prepare(options: RunOptions): Promise<Prepared>;
 }
@@ -91,6 +102,8 @@ export interface FigureContext {
   progress: (line: string) => void;
   /** Registers a teardown so that Ctrl-C still stops what the scenario started; the returned function runs it now. */
   onCleanup: (teardown: () => Promise<void>) => () => Promise<void>;
+  /** A baseline of the run (started once, shared with the other scenarios), to measure in the scenario's own way. */
+  baseline: (name: string) => Promise<Prepared>;
 }
 
 /** What a figure scenario measured: lines for the report, raw data for the JSON, and what went wrong. */
@@ -98,6 +111,8 @@ export interface FigureOutcome {
   lines: string[];
   data: unknown;
   failures: string[];
+  /** A load-mix scenario's figures, for the Markdown report, the chart and the goals. */
+  mix?: LoadMixFigures;
 }
 
 /**
@@ -157,6 +172,12 @@ export interface ScenarioResult {
   notes: string[];
   /** A figure scenario's raw data (for the JSON report). */
   data?: unknown;
+  /** A load-mix scenario's figures (also in `data`). */
+  mix?: LoadMixFigures;
+  /** Connections the scenario's targets were measured with. */
+  connections?: number;
+  /** Wall-clock seconds the scenario took, setup and teardown included. */
+  elapsedSeconds?: number;
   /** Why the scenario could not run or is not valid (failed start, non-2xx, errors); empty when fine. */
   failures: string[];
 }

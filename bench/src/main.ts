@@ -1,7 +1,10 @@
 import { BenchRunner } from './bench.runner.js';
 import { CleanupStack } from './cleanup.stack.js';
 import { parseCli, USAGE } from './cli.args.js';
+import { BENCH_API_ENTRY } from './api/api.fixture.js';
+import { evaluateGoals, renderGoalLines } from './goals.js';
 import { machineInfo } from './machine.info.js';
+import { writeReports } from './report.files.js';
 import { writeJsonReport } from './report.json.js';
 import { renderReport } from './report.table.js';
 import { SCENARIOS } from './scenarios/scenario.registry.js';
@@ -37,13 +40,21 @@ async function main(): Promise<number> {
   process.once('SIGTERM', interrupt);
 
   const machine = machineInfo();
+  const started = performance.now();
   const results = await new BenchRunner(cli.options, cleanup, progress).run(cli.scenarios);
   const teardownErrors = await cleanup.runAll();
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const goals = evaluateGoals(results);
 
   process.stdout.write(`${renderReport(machine, cli.options, results)}\n`);
   for (const error of teardownErrors) process.stdout.write(`FAILED: teardown: ${error}\n`);
-  const path = await writeJsonReport(machine, cli.options, results);
-  process.stdout.write(`\nraw results: ${path}\n`);
+  process.stdout.write(`${renderGoalLines(goals).join('\n')}\n`);
+  const path = await writeJsonReport(machine, cli.options, results, undefined, { goals, elapsedSeconds, apiEntry: BENCH_API_ENTRY ?? null });
+  const written = await writeReports(
+    { machine, options: cli.options, results, goals, elapsedSeconds, ...(BENCH_API_ENTRY === undefined ? {} : { apiEntry: BENCH_API_ENTRY }) },
+    cli.writeBenchmarks,
+  );
+  process.stdout.write(`\nraw results: ${path}\nreports: ${written.join(', ')}\nwhole run: ${Math.round(elapsedSeconds)} s\n`);
   // A report with failures is not a valid measurement: say so through the exit code.
   return results.some((r) => r.failures.length > 0) || teardownErrors.length > 0 ? 1 : 0;
 }

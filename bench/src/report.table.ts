@@ -30,7 +30,8 @@ export function renderReport(machine: MachineInfo, options: RunOptions, results:
     `load: ${options.connections} connections per target; ${options.warmupSeconds} s warm-up, then ${options.rounds} interleaved round(s) of ${options.durationSeconds} s`,
   ];
   for (const result of results) {
-    lines.push('', `== ${result.scenario}: ${result.description}`);
+    const own = result.connections !== undefined && result.connections !== options.connections ? ` [${result.connections} connections]` : '';
+    lines.push('', `== ${result.scenario}${own}: ${result.description}`);
     if (result.results.length > 0) {
       const others = result.results.filter((r) => r.ratioTo !== undefined).map((r) => `${r.target} ÷ ${r.ratioTo}`);
       lines.push(

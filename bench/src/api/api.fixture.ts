@@ -1,5 +1,12 @@
 import { createTestDatabase, createUser, startApi, type StartApiOptions, type StartedApi, type TestDatabase } from '@chat/testing';
 
+/**
+ * The API build the bench starts: `BENCH_API_ENTRY` (the `main.js` of another build, e.g. a
+ * checkout of an older commit) or, by default, this checkout's apps/api/dist/main.js.
+ */
+export const BENCH_API_ENTRY: string | undefined = process.env.BENCH_API_ENTRY || undefined;
+const entry = (): { entry?: string } => (BENCH_API_ENTRY === undefined ? {} : { entry: BENCH_API_ENTRY });
+
 export interface BenchApi {
   api: StartedApi;
   /** Headers of a freshly created user's bearer key. */
@@ -13,7 +20,7 @@ export interface BenchApi {
  * sending far more than any per-user quota.
  */
 export async function startBenchApi(options: StartApiOptions = {}): Promise<BenchApi> {
-  const api = await startApi({ database: 'fresh', rateLimitPerMinute: 0, ...options, env: { LOG_LEVEL: 'warn', ...options.env } });
+  const api = await startApi({ database: 'fresh', rateLimitPerMinute: 0, ...entry(), ...options, env: { LOG_LEVEL: 'warn', ...options.env } });
   try {
     const user = await createUser(api, 'bench');
     return {
@@ -38,7 +45,7 @@ export async function startBenchApi(options: StartApiOptions = {}): Promise<Benc
 export async function startBenchApiOn(first: BenchApi, options: Omit<StartApiOptions, 'database'> = {}): Promise<BenchApi> {
   const url = first.api.databaseUrl;
   if (url === null) throw new Error('startBenchApiOn: the first API has no PostgreSQL database to share');
-  const api = await startApi({ rateLimitPerMinute: 0, ...options, database: { url }, env: { LOG_LEVEL: 'warn', ...options.env } });
+  const api = await startApi({ rateLimitPerMinute: 0, ...entry(), ...options, database: { url }, env: { LOG_LEVEL: 'warn', ...options.env } });
   return {
     api,
     userHeaders: first.userHeaders,
@@ -57,7 +64,7 @@ export async function startBenchApiOn(first: BenchApi, options: Omit<StartApiOpt
 export async function migratedDatabase(): Promise<TestDatabase> {
   const database = await createTestDatabase('chat_bench');
   try {
-    const migrator = await startApi({ database: { url: database.url }, env: { LOG_LEVEL: 'warn', MONITOR: 'off' } });
+    const migrator = await startApi({ ...entry(), database: { url: database.url }, env: { LOG_LEVEL: 'warn', MONITOR: 'off' } });
     const code = await migrator.stop();
     if (code !== 0) throw new Error(`the migrating API exited with code ${code} on SIGTERM\n${migrator.logs().slice(-4000)}`);
     return database;

@@ -1,5 +1,6 @@
 import type { Baseline } from '../bench.types.js';
 import { helloBaseline } from './hello.baseline.js';
+import { pgPkBaseline } from './pg-pk.baseline.js';
 
 /** Every baseline a scenario can name. Add new ones here. */
-export const BASELINES: ReadonlyMap<string, Baseline> = new Map([helloBaseline].map((b) => [b.name, b]));
+export const BASELINES: ReadonlyMap<string, Baseline> = new Map([helloBaseline, pgPkBaseline].map((b) => [b.name, b]));

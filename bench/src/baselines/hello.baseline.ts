@@ -19,7 +19,7 @@ export const helloBaseline: Baseline = {
       throw new Error(`hello baseline did not start: ${(err as Error).message}\n${proc.logs.toString()}`, { cause: err });
     }
     return {
-      targets: [{ name: 'hello (Nest+Fastify)', request: { method: 'GET', url } }],
+      targets: [{ name: 'hello (Nest+Fastify)', request: { method: 'GET', url }, serverPid: proc.child.pid ?? undefined }],
       teardown: async () => {
         await proc.stop();
       },

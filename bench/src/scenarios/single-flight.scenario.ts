@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createTestDatabase, createUser, startApi, startFakeUpstream, type FakeUpstream, type StartedApi } from '@chat/testing';
+import { BENCH_API_ENTRY } from '../api/api.fixture.js';
 import type { FigureContext, FigureOutcome, FigureScenario, HttpRequestSpec } from '../bench.types.js';
 import { openConnections, send, type Sent } from '../http.send.js';
 import { percentile } from '../stats.util.js';
@@ -148,7 +149,7 @@ export const singleFlightScenario: FigureScenario = {
       // One after the other: the first runs the migrations on the empty database.
       for (const label of ['A', 'B'] as const) {
         progress(`single-flight: starting API ${label} (Redis, shared database)`);
-        const api = await startApi({ database: { url: database.url }, redis: true, rateLimitPerMinute: 0, env });
+        const api = await startApi({ ...(BENCH_API_ENTRY === undefined ? {} : { entry: BENCH_API_ENTRY }), database: { url: database.url }, redis: true, rateLimitPerMinute: 0, env });
         started(() => stopApi(api, label));
         const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: BURST });
         started(() => {

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGoals, renderGoalLines } from './goals.js';
+import { mixFigures, scenarioResult, target } from './testing/results.factory.js';
+
+const byGoal = (results: Parameters<typeof evaluateGoals>[0]) => new Map(evaluateGoals(results).map((g) => [g.source.split(' ')[0], g]));
+
+describe('goals', () => {
+  it('judges nothing that did not run', () => {
+    const goals = evaluateGoals([]);
+    expect(goals).toHaveLength(7);
+    expect(goals.every((g) => g.met === null)).toBe(true);
+  });
+
+  it('reads each goal from its scenario', () => {
+    const goals = byGoal([
+      scenarioResult('conversation-read', {
+        results: [target('hello (Nest+Fastify)', [100, 100], { role: 'baseline' }), target('GET /v1/conversations/:id (cached, L1 hit)', [70, 60], { ratio: 0.65 })],
+      }),
+      scenarioResult('ai-cache', {
+        results: [
+          target('POST /v1/chat/completions, no-cache', [10, 10], { role: 'baseline' }),
+          target('hello (Nest+Fastify)', [100, 200], { role: 'baseline' }),
+          target('POST /v1/chat/completions, cached answer', [40, 100], { ratio: 5 }),
+        ],
+      }),
+      scenarioResult('single-flight', { data: { burst: 500, prompts: [{ upstreamCalls: 1 }, { upstreamCalls: 2 }] } }),
+      scenarioResult('task-throughput', {
+        data: { runs: [{ side: 'raw', round: 1, perSec: 1000 }, { side: 'ours', round: 1, perSec: 600 }, { side: 'ours', round: 1, perSec: 400 }, { side: 'raw', round: 1, perSec: 1000 }] },
+      }),
+      scenarioResult('monitor-overhead', {
+        results: [target('on A', [97], { ratio: 0.97, ratioTo: 'off A' }), target('on B', [92], { ratio: 0.92, ratioTo: 'off B' }), target('off A', [100], { role: 'baseline' })],
+      }),
+      scenarioResult('message-page-depth', { data: { ratios: { first: 1.1, deep: 1.2 } } }),
+      scenarioResult('stress', { mix: mixFigures('stress', 250) }),
+    ]);
+    expect(goals.get('conversation-read')).toMatchObject({ met: true });
+    // Per round: 40/100, 100/200 → median 0.45.
+    expect(goals.get('ai-cache')).toMatchObject({ met: false });
+    expect(goals.get('ai-cache')?.value).toContain('0.45×');
+    expect(goals.get('single-flight')).toMatchObject({ met: false, value: '1, 2 call(s) for bursts of 500' });
+    expect(goals.get('task-throughput')).toMatchObject({ met: true, value: '0.50×' });
+    expect(goals.get('monitor-overhead')).toMatchObject({ met: false });
+    expect(goals.get('monitor-overhead')?.value).toContain('worst 8.0%');
+    expect(goals.get('message-page-depth')).toMatchObject({ met: true });
+    expect(goals.get('stress')).toMatchObject({ met: true, value: 'api 240 MB' });
+  });
+
+  it('prints one line per goal with its verdict', () => {
+    const lines = renderGoalLines(evaluateGoals([scenarioResult('stress', { mix: mixFigures('stress', 250, { processes: [{ label: 'api', role: 'all', rssBeforeMb: 1, rssAfterMb: 300, lagIdleP99Ms: 1, lagLoadP99Ms: 1, cpuMs: 1 }] }) })]));
+    expect(lines[1]).toContain('goals');
+    expect(lines.some((l) => l.startsWith('✗ RSS ≤ 250 MB after stress: api 300 MB') && l.endsWith('NOT met'))).toBe(true);
+    expect(lines.filter((l) => l.endsWith('not measured'))).toHaveLength(6);
+  });
+});
