@@ -4,13 +4,21 @@ import { AppError } from '../common/app-error.js';
 import { toErrorResponse } from '../common/error-response.js';
 import { DashboardAssets } from './dashboard.assets.js';
 
-/** True when the client would rather have HTML than JSON (a browser navigating), by `Accept`. */
+/**
+ * True when the client would rather have HTML than JSON (a browser navigating), by `Accept`: it
+ * names `text/html` with a higher quality than `application/json`, or the same one earlier.
+ */
 export function prefersHtml(accept: string | undefined): boolean {
   if (accept === undefined) return false;
-  const types = accept.split(',').map((part) => part.split(';')[0]?.trim().toLowerCase());
-  const html = types.indexOf('text/html');
-  const json = types.indexOf('application/json');
-  return html !== -1 && (json === -1 || html < json);
+  const ranges = accept.split(',').map((part, index) => {
+    const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    return { type, q: q === undefined ? 1 : Number(q.slice(2)), index };
+  });
+  const html = ranges.find((r) => r.type === 'text/html');
+  const json = ranges.find((r) => r.type === 'application/json');
+  if (html === undefined || !(html.q > 0)) return false;
+  return json === undefined || html.q > json.q || (html.q === json.q && html.index < json.index);
 }
 
 /**

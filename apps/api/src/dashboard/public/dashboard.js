@@ -123,7 +123,7 @@ function byId(id) {
 }
 
 /**
- * @typedef {{ class?: string, testid?: string, title?: string, value?: string | number | null, status?: string, colspan?: number }} Props
+ * @typedef {{ class?: string, testid?: string, title?: string, value?: string | number | null, status?: string, key?: string }} Props
  * @typedef {Node | string | number | null | undefined | false} Child
  */
 
@@ -140,7 +140,7 @@ function el(tag, props = {}, children = []) {
   if (props.title !== undefined) node.title = props.title;
   if (props.value !== undefined && props.value !== null) node.dataset['value'] = String(props.value);
   if (props.status !== undefined) node.dataset['status'] = props.status;
-  if (props.colspan !== undefined && node instanceof HTMLTableCellElement) node.colSpan = props.colspan;
+  if (props.key !== undefined) node.dataset['key'] = props.key;
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     node.append(typeof child === 'number' ? String(child) : child);
@@ -340,7 +340,7 @@ function slowQuery(q) {
   const plan =
     q.plan === null
       ? muted(q.explainError === null ? 'plan not captured yet' : `explain failed: ${q.explainError}`, 'slow-query-no-plan')
-      : el('details', { class: 'plan' }, [
+      : el('details', { class: 'plan', key: `plan:${q.fingerprint}` }, [
           el('summary', { testid: 'slow-query-plan-summary' }, [`plan${q.plan.generic ? ' (generic)' : ''}: ${planSummary(q.plan)}`]),
           el('pre', { class: 'plan-json', testid: 'slow-query-plan' }, [q.plan.json === null ? '(plan too large: summary only)' : JSON.stringify(q.plan.json, null, 2)]),
         ]);
@@ -368,7 +368,7 @@ function indexSuggestion(s) {
       ` (−${formatPercent(saved)}) · verified with ${s.verifiedWith}`,
     ]),
     code(`${s.statement};`, 'index-statement'),
-    el('details', {}, [
+    el('details', { key: `index:${s.indexName}` }, [
       el('summary', {}, [`serves ${s.queries.length} ${s.queries.length === 1 ? 'query' : 'queries'}`]),
       el(
         'ul',
@@ -381,7 +381,7 @@ function indexSuggestion(s) {
 
 /** @param {DatabaseFigures['nPlusOne'][number]} f */
 function nPlusOne(f) {
-  return el('li', { class: 'finding', testid: 'n-plus-one' }, [
+  return el('li', { class: 'finding', testid: 'n-plus-one-finding' }, [
     el('div', { class: 'meta' }, [
       el('strong', { testid: 'n-plus-one-route' }, [f.route]),
       ` · up to ${formatInt(f.maxCount)}× per request in ${formatInt(f.occurrences)} requests · ${formatInt(f.totalCount)} queries, ${formatMs(f.totalMs)} in all · last ${formatTime(f.lastSeenAt)}`,
@@ -409,6 +409,18 @@ function renderDatabase(d) {
   ]);
 }
 
+/**
+ * An alert's value or threshold in its metric's unit, told by the metric key's suffix
+ * (`…_ms`, `…_bytes`, `…rate`: see libs/monitoring's default rules).
+ * @param {string} metric @param {number} value
+ */
+function formatMetric(metric, value) {
+  if (metric.endsWith('_ms')) return formatMs(value);
+  if (metric.endsWith('_bytes')) return formatBytes(value);
+  if (metric.endsWith('rate')) return formatPercent(value);
+  return Number.isInteger(value) ? formatInt(value) : value.toFixed(2);
+}
+
 /** @param {DashboardAlert} a */
 function alertLabels(a) {
   const entries = Object.entries(a.labels);
@@ -425,7 +437,17 @@ function renderAlerts(d) {
       ? muted('No active alert.', 'alerts-none')
       : table(
           ['severity', 'state', 'rule', 'metric', 'labels', 'value', 'threshold', 'since', 'fired'],
-          active.map((a) => [severity(a), a.state, a.rule, a.metric, alertLabels(a), String(a.value), String(a.threshold), formatTime(a.since), formatTime(a.firedAt)]),
+          active.map((a) => [
+            severity(a),
+            a.state,
+            a.rule,
+            a.metric,
+            alertLabels(a),
+            formatMetric(a.metric, a.value),
+            formatMetric(a.metric, a.threshold),
+            formatTime(a.since),
+            formatTime(a.firedAt),
+          ]),
           'alerts-active-table',
           'alert-active',
         ),
@@ -435,7 +457,16 @@ function renderAlerts(d) {
       ? muted('No alert yet.')
       : table(
           ['severity', 'state', 'rule', 'labels', 'value', 'threshold', 'since', 'resolved'],
-          recent.map((a) => [severity(a), a.state, a.rule, alertLabels(a), String(a.value), String(a.threshold), formatTime(a.since), formatTime(a.resolvedAt)]),
+          recent.map((a) => [
+            severity(a),
+            a.state,
+            a.rule,
+            alertLabels(a),
+            formatMetric(a.metric, a.value),
+            formatMetric(a.metric, a.threshold),
+            formatTime(a.since),
+            formatTime(a.resolvedAt),
+          ]),
           'alerts-recent-table',
           'alert-recent',
         ),
@@ -468,6 +499,24 @@ const charts = new Map();
 /** @param {number | null | undefined} v @param {(v: number) => string} unit */
 const legendValue = (v, unit) => (v === null || v === undefined ? DASH : unit(v));
 
+/**
+ * Indices of the values with no value on either side (a line cannot show them).
+ * @param {UPlot} u @param {number} seriesIdx @returns {number[]}
+ */
+function isolatedPoints(u, seriesIdx) {
+  const values = u.data[seriesIdx] ?? [];
+  const has = (/** @type {number} */ i) => values[i] !== null && values[i] !== undefined;
+  const out = [];
+  for (let i = 0; i < values.length; i++) if (has(i) && !has(i - 1) && !has(i + 1)) out.push(i);
+  return out;
+}
+
+/** Axis labels: short, so that they fit the axis (1,250 ms → 1.3 s). @param {(v: number) => string} unit */
+function axisLabel(unit) {
+  if (unit !== formatMs) return unit;
+  return (/** @type {number} */ v) => (v >= 1_000 ? `${(v / 1_000).toFixed(v >= 10_000 ? 0 : 1)} s` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+}
+
 /** @param {ChartSpec} spec @param {number} width @returns {UPlotOptions} */
 function chartOptions(spec, width) {
   /** @type {UPlotOptions['scales']} */
@@ -492,10 +541,12 @@ function chartOptions(spec, width) {
         stroke: COLORS[i % COLORS.length],
         width: 1.5,
         spanGaps: false,
+        // A minute with a value between two without one draws no line: mark it with a dot instead.
+        points: { show: true, size: 5, filter: isolatedPoints },
         value: (/** @type {UPlot} */ _u, /** @type {number | null} */ v) => legendValue(v, spec.unit),
       })),
     ],
-    axes: [{}, { size: 60, values: (_u, splits) => splits.map((v) => spec.unit(v)) }],
+    axes: [{}, { size: 64, values: (_u, splits) => splits.map(axisLabel(spec.unit)) }],
   };
 }
 
@@ -541,6 +592,8 @@ function renderCharts(d) {
   }
   off.hidden = true;
   const perSecond = (/** @type {number[]} */ counts) => counts.map((c) => c / 60);
+  // A minute without requests has no latency (the JSON says 0 there): a gap, not a fall to 0 ms.
+  const whenServed = (/** @type {number[]} */ values) => values.map((v, i) => ((s.requests.count[i] ?? 0) > 0 ? v : null));
   const rate = (/** @type {number} */ v) => `${v < 10 ? v.toFixed(2) : formatInt(v)}/s`;
   const count = (/** @type {number} */ v) => (Number.isInteger(v) ? formatInt(v) : v.toFixed(1));
   /** @type {ChartSpec[]} */
@@ -550,9 +603,9 @@ function renderCharts(d) {
       id: 'latency',
       unit: formatMs,
       lines: [
-        { label: 'p50', values: s.requests.p50Ms },
-        { label: 'p95', values: s.requests.p95Ms },
-        { label: 'p99', values: s.requests.p99Ms },
+        { label: 'p50', values: whenServed(s.requests.p50Ms) },
+        { label: 'p95', values: whenServed(s.requests.p95Ms) },
+        { label: 'p99', values: whenServed(s.requests.p99Ms) },
       ],
     },
     {
@@ -630,6 +683,8 @@ function showError(message) {
 
 /** @param {DashboardData} d */
 function render(d) {
+  // Sections are rebuilt on every refresh: a plan the operator has opened stays open.
+  const open = new Set(Array.from(document.querySelectorAll('details[open][data-key]'), (node) => node.getAttribute('data-key')));
   renderHeader(d);
   renderComponents(d);
   renderScore(d);
@@ -640,6 +695,9 @@ function render(d) {
   renderAlerts(d);
   renderProcess(d);
   renderCharts(d);
+  for (const node of document.querySelectorAll('details[data-key]')) {
+    if (node instanceof HTMLDetailsElement && open.has(node.getAttribute('data-key'))) node.open = true;
+  }
   const stamp = byId('updated-at');
   stamp.textContent = `updated ${formatTime(d.generatedAt)}`;
   stamp.dataset['generatedAt'] = d.generatedAt;
