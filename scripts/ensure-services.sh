@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite: starts them if they are
+# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite (and that Chromium is there for the
+# dashboard test): starts them if they are
 # installed but down, installs them with apt-get (as root) if missing, and otherwise fails with a
 # clear message. Idempotent and quick when both already answer.
 #   TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 #   TEST_REDIS_URL    (default redis://127.0.0.1:6379)
+#   CHROMIUM_PATH     (default /usr/bin/chromium; installed with apt-get when missing)
 set -euo pipefail
 
 PG_HOST=127.0.0.1 PG_PORT=5432 REDIS_HOST=127.0.0.1 REDIS_PORT=6379
@@ -76,5 +78,18 @@ ensure_redis() {
   say "Redis is up"
 }
 
+# The admin dashboard's e2e test drives Debian's Chromium (through playwright-core, which downloads no browser).
+ensure_chromium() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [ -x "$bin" ]; then
+    say "Chromium at $bin"
+    return
+  fi
+  apt_install chromium
+  [ -x "$bin" ] || die "Chromium is not at $bin after apt-get install chromium (set CHROMIUM_PATH)"
+  say "Chromium installed at $bin"
+}
+
 ensure_postgres
 ensure_redis
+ensure_chromium
