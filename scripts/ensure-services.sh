@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite (and that Chromium is there for the
-# dashboard test): starts them if they are
-# installed but down, installs them with apt-get (as root) if missing, and otherwise fails with a
-# clear message. Idempotent and quick when both already answer.
+# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite, and that Chromium is there
+# for the dashboard's browser test: starts the services if they are installed but down, installs
+# what is missing with apt-get (as root), and otherwise fails with a clear message. Idempotent and
+# quick when everything is already there.
 #   TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 #   TEST_REDIS_URL    (default redis://127.0.0.1:6379)
 #   CHROMIUM_PATH     (default /usr/bin/chromium; installed with apt-get when missing)
