@@ -210,16 +210,16 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
     this.processor?.register(type, definition);
   }
 
-  submitTask<P>(type: string, payload: P, options: SubmitOptions = {}): Promise<SubmitResult<P>> {
+  async submitTask<P>(type: string, payload: P, options: SubmitOptions = {}): Promise<SubmitResult<P>> {
     return this.requireQueue().submit(type, payload, options);
   }
 
-  submitTasks(requests: SubmitRequest[]): Promise<SubmitResult[]> {
+  async submitTasks(requests: SubmitRequest[]): Promise<SubmitResult[]> {
     return this.requireQueue().submitMany(requests);
   }
 
   /** The caller's writes and the tasks they submit in one transaction (outbox): queued only once it commits. */
-  inTransaction<T>(work: (manager: EntityManager, submit: TransactionalSubmit) => Promise<T>): Promise<T> {
+  async inTransaction<T>(work: (manager: EntityManager, submit: TransactionalSubmit) => Promise<T>): Promise<T> {
     return this.requireQueue().transaction(work);
   }
 
@@ -228,19 +228,20 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
     return this.processor === null ? null : this.processor.get(id, ownerId);
   }
 
-  tasks(filter: { status?: TaskStatus; limit?: number; cursor?: string } = {}): Promise<TaskPage> {
+  async tasks(filter: { status?: TaskStatus; limit?: number; cursor?: string } = {}): Promise<TaskPage> {
     return this.requireQueue().list(filter);
   }
 
   /** A failed task back to pending with fresh attempts; null when it is not failed (or unknown). */
-  retryTask(id: string): Promise<Task | null> {
+  async retryTask(id: string): Promise<Task | null> {
     return this.requireQueue().retry(id);
   }
 
-  taskStats(): Promise<ProcessorStats> {
+  async taskStats(): Promise<ProcessorStats> {
     return this.requireQueue().stats();
   }
 
+  /** Called from `async` methods only: with the queue off they reject (a 503 for the caller), never throw synchronously. */
   private requireQueue(): TaskProcessor {
     if (this.processor === null) throw new QueueUnavailableError(60, new Error('the task queue is turned off in this app'));
     return this.processor;
