@@ -103,18 +103,32 @@ interface Watched {
   consoleErrors: string[];
   pageErrors: string[];
   requests: string[];
+  /** Requests that carried a Referer (none should: the page is served with Referrer-Policy: no-referrer). */
+  referred: string[];
+  /** Reads of the headers each request was sent with (see `referred`). */
+  headerReads: Array<Promise<void>>;
   /** Every /v1/admin/health body the page received, by generatedAt. */
   received: Map<string, DashboardData>;
 }
 
 async function watchedPage(context: BrowserContext): Promise<Watched> {
   const page = await context.newPage();
-  const watched: Watched = { page, consoleErrors: [], pageErrors: [], requests: [], received: new Map() };
+  const watched: Watched = { page, consoleErrors: [], pageErrors: [], requests: [], referred: [], headerReads: [], received: new Map() };
   page.on('console', (message) => {
     if (message.type() === 'error') watched.consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => watched.pageErrors.push(error.message));
-  page.on('request', (request) => watched.requests.push(request.url()));
+  page.on('request', (request) => {
+    watched.requests.push(request.url());
+    watched.headerReads.push(
+      request.allHeaders().then(
+        (headers) => {
+          if (headers['referer'] !== undefined) watched.referred.push(`${request.url()} (Referer: ${headers['referer']})`);
+        },
+        () => undefined,
+      ),
+    );
+  });
   page.on('response', (response) => {
     if (!response.url().includes('/v1/admin/health') || response.status() !== 200) return;
     response.json().then(
@@ -412,6 +426,9 @@ describe('admin dashboard (GET /admin) in headless Chromium', () => {
     expect(watched.pageErrors).toEqual([]);
     const outside = watched.requests.filter((url) => !url.startsWith(`${api.url}/`) && !url.startsWith('data:'));
     expect(outside).toEqual([]);
+    // The assets load before the page drops ?token=: with no Referer, the token does not travel with them.
+    await Promise.all(watched.headerReads);
+    expect(watched.referred).toEqual([]);
     expect(watched.requests.filter((url) => url.includes('/v1/admin/health')).length).toBeGreaterThanOrEqual(2);
     expect(api.logs()).not.toContain(api.adminToken);
     await page.close();
