@@ -82,6 +82,13 @@ export class TaskProcessor {
   private reconciling: Promise<void> | null = null;
   private workerStarted = false;
   private activeHere = 0;
+  /**
+   * Completions recorded after their attempt gave its queue slot back (see `runAttempt`); `stop()`
+   * waits for them, so that a worker never shuts down with a finished task still `running`.
+   */
+  private readonly recording = new Set<Promise<void>>();
+  /** Retries of attempts whose late completion failed, waiting out their backoff (see `completionFailed`). */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private closed = false;
 
   constructor(
@@ -314,6 +321,7 @@ export class TaskProcessor {
     this.reconcileTimer = null;
     await this.reconciling;
     if (this.workerStarted) await this.driver.stopWorker(deadlineMs);
+    while (this.recording.size > 0) await Promise.allSettled([...this.recording]);
     this.workerStarted = false;
   }
 
@@ -322,6 +330,9 @@ export class TaskProcessor {
     await this.stop();
     this.closed = true;
     this.leases.close();
+    // Their tasks are `pending` in the table: the reconciler (here at the next start, or elsewhere) queues them.
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
     await this.driver.close();
   }
 
@@ -361,6 +372,31 @@ export class TaskProcessor {
     this.logger.warn(
       `queue "${this.options.queueName}" carried task ${taskId}, which is not in this database: is another deployment using the same Redis and queue name?`,
     );
+  }
+
+  /**
+   * A completion written after its attempt gave the queue slot back failed (the database refused the
+   * result, or was unreachable): the attempt fails as it would have in its slot, and its retry is
+   * queued here after the backoff (the queue job is already gone). If even that cannot be written,
+   * the task stays `running` under an expiring lease, and the reconciler takes it from there.
+   */
+  private async completionFailed(task: Task, token: string, attempt: number, error: unknown, runMs: number): Promise<void> {
+    const final = attempt >= task.maxAttempts;
+    try {
+      if (!(await this.store.fail(task.id, token, errorInfo(error, attempt), final))) return;
+    } catch (failure) {
+      this.logger.warn(`task ${task.id}: completion not recorded (${String(error)}), nor its failure (${String(failure)}); the reconciler will recover it`);
+      return;
+    }
+    this.emit({ kind: 'failed', type: task.type, priority: task.priority, attempt, runMs, final, error: error instanceof Error ? error.name : 'Error' });
+    if (final) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      // Not queued (Redis down): the task is `pending`, so the reconciler queues it.
+      this.driver.enqueue([{ taskId: task.id, type: task.type, priority: task.priority }]).catch(() => undefined);
+    }, backoffDelay(this.options.backoff, attempt));
+    timer.unref();
+    this.retryTimers.add(timer);
   }
 
   /** One attempt of one task: claim, run under lease and timeout, record the outcome. */
@@ -427,10 +463,33 @@ export class TaskProcessor {
     this.activeHere++;
     try {
       const result = await abortable((definition as TaskDefinition<unknown>).handle(context), controller.signal);
+      const runMs = performance.now() - started;
       // The row is about to be written under the token: a concurrent renewal would only wait for it.
       this.leases.remove(token);
-      if (!completedInTransaction && !(await this.lifecycle.complete(taskId, token, result))) return { kind: 'done' };
-      this.emit({ kind: 'completed', ...base, runMs: performance.now() - started });
+      if (completedInTransaction) {
+        this.emit({ kind: 'completed', ...base, runMs });
+        return { kind: 'done' };
+      }
+      // Serialises the result at once: one JSON cannot represent fails this attempt, below.
+      const recorded = this.lifecycle.complete(taskId, token, result);
+      if (this.recording.size < this.options.concurrency) {
+        // The handler is done: its queue slot goes to the next task while the completion is
+        // written (fenced by the token like any other). `stop()` waits for it; if it fails, the
+        // attempt is recorded as failed and retried after its backoff, as below.
+        const tracked: Promise<void> = recorded
+          .then(
+            (done) => {
+              if (done) this.emit({ kind: 'completed', ...base, runMs });
+            },
+            (error: unknown) => this.completionFailed(task, token, attempt, error, runMs),
+          )
+          .finally(() => this.recording.delete(tracked));
+        this.recording.add(tracked);
+        return { kind: 'done' };
+      }
+      // As many completions in flight as attempts may run: wait for this one in the slot (backpressure).
+      if (!(await recorded)) return { kind: 'done' };
+      this.emit({ kind: 'completed', ...base, runMs });
       return { kind: 'done' };
     } catch (error) {
       const runMs = performance.now() - started;

@@ -72,8 +72,11 @@ export class LifecycleBatcher {
     return this.claims.run({ id, token, leaseMs });
   }
 
-  /** `TaskStore.complete` (no transaction of the caller's), coalesced with the completions made at the same time. */
-  async complete(id: string, token: string, result: unknown): Promise<boolean> {
+  /**
+   * `TaskStore.complete` (no transaction of the caller's), coalesced with the completions made at
+   * the same time. Throws at once (not in the promise) when JSON cannot represent `result`.
+   */
+  complete(id: string, token: string, result: unknown): Promise<boolean> {
     // Serialised here, so that a result JSON cannot represent fails this caller alone, at once.
     const resultJson = JSON.stringify(result ?? null);
     return this.completions.run({ id, token, result, resultJson });
