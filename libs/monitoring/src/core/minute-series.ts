@@ -146,12 +146,20 @@ export class MinuteSeries {
 /** Per-minute counts of named outcomes (cache hits/misses, task events), 24 h in bounded memory. */
 export class MinuteCounter {
   private readonly ring: Float64Array;
+  /** The newest minute with events and its slot: the fast path of `add`. */
+  private runningStart = Number.NEGATIVE_INFINITY;
+  private runningAt = 0;
 
   constructor(private readonly minutes = 24 * 60) {
     this.ring = new Float64Array(minutes * 2).fill(Number.NaN);
   }
 
   add(now: number, n = 1): void {
+    // Most events land in the same minute as the one before: one comparison, one addition.
+    if (now >= this.runningStart && now < this.runningStart + MINUTE) {
+      this.ring[this.runningAt + 1] = (this.ring[this.runningAt + 1] ?? 0) + n;
+      return;
+    }
     const minute = Math.floor(now / MINUTE) * MINUTE;
     const at = ((minute / MINUTE) % this.minutes) * 2;
     const held = this.ring[at] ?? Number.NaN;
@@ -162,6 +170,12 @@ export class MinuteCounter {
       this.ring[at + 1] = 0;
     }
     this.ring[at + 1] = (this.ring[at + 1] ?? 0) + n;
+    // Only the newest minute is the running one: an event in an older minute (a stepped-back clock)
+    // keeps the fast path on the newer minute it had.
+    if (minute > this.runningStart) {
+      this.runningStart = minute;
+      this.runningAt = at;
+    }
   }
 
   /** Sum over the minutes that overlap `[now - sinceMs, now]` (the running minute included). */

@@ -34,6 +34,15 @@ interface RouteSeries {
   series: MinuteSeries;
 }
 
+/**
+ * One route's series, resolved once (`routeHandle`) by a layer that sees every request, so that
+ * recording a request (`recordRouteRequest`) builds no key and looks nothing up.
+ */
+export interface RouteHandle {
+  readonly method: string;
+  readonly route: string;
+}
+
 interface CacheSeries {
   hits: MinuteCounter;
   misses: MinuteCounter;
@@ -114,10 +123,22 @@ export class PerformanceMonitor {
   }
 
   recordRequest(record: HttpRequestRecord): void {
+    this.recordRouteRequest(this.routeFor(record.method, record.route), record.durationMs, record.status >= 500);
+  }
+
+  /**
+   * The series of `method route` (past `maxRoutes`, the shared `(other)` one), for
+   * `recordRouteRequest`: resolve it once per route, record into it for every request.
+   */
+  routeHandle(method: string, route: string): RouteHandle {
+    return this.routeFor(method, route);
+  }
+
+  /** One request of a route resolved by `routeHandle`; `error`: a server error (5xx). */
+  recordRouteRequest(handle: RouteHandle, durationMs: number, error: boolean): void {
     const now = this.now();
-    const error = record.status >= 500;
-    this.http.record(now, record.durationMs, error);
-    this.routeFor(record.method, record.route).series.record(now, record.durationMs, error);
+    this.http.record(now, durationMs, error);
+    (handle as RouteSeries).series.record(now, durationMs, error);
   }
 
   recordQuery(sample: QuerySample, failed = false): void {

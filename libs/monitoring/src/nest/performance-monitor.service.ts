@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { register } from 'prom-client';
@@ -11,8 +10,8 @@ import { feedAdvisor, IndexAdvisor, type IndexSuggestion } from '../analysis/ind
 import { PgStatStatementsReader, statementsToSamples, type PgStatStatementsAvailability } from '../analysis/pg-stat-statements.js';
 import { SlowQueryAnalyzer, type SlowQuery } from '../analysis/plan-capture.js';
 import type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from '../core/monitor-events.js';
-import { PerformanceMonitor, type DashboardSeries } from '../core/performance-monitor.js';
-import { MonitorMetrics } from '../prometheus/monitor-metrics.js';
+import { PerformanceMonitor, type DashboardSeries, type RouteHandle } from '../core/performance-monitor.js';
+import { MonitorMetrics, type HistogramSeries } from '../prometheus/monitor-metrics.js';
 import type { NPlusOneAggregate } from '../queries/n-plus-one.js';
 import { NPlusOneDetector } from '../queries/n-plus-one.js';
 import { QueryFingerprinter } from '../queries/fingerprint.js';
@@ -52,7 +51,7 @@ const PG_STAT_STATEMENTS_EVERY_MS = 5 * 60_000;
 interface FastifyLike {
   decorateRequest(name: string, value: null): unknown;
   hasRequestDecorator(name: string): boolean;
-  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown;
+  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
   addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
   addHook(name: 'onRequestAbort', hook: (request: FastifyRequestLike, done: () => void) => void): unknown;
 }
@@ -60,16 +59,13 @@ interface FastifyRequestLike {
   method: string;
   id?: string;
   routeOptions?: { url?: string };
-  [REQUEST_SLOT]?: RequestSlot | null;
-}
-
-/** What the hooks keep per request, in one slot declared up front (see `hookHttp`). */
-interface RequestSlot {
-  state: MonitorRequestState | undefined;
-  /** `performance.now()` at onRequest. */
-  started: number;
-  /** Set once the request has been recorded (response sent or client gone). */
-  recorded: boolean;
+  /** The reply while the request is in flight; `RECORDED` once it was timed; null before onRequest. */
+  [REPLY_SLOT]?: FastifyReplyLike | typeof RECORDED | null;
+  /** The request's query state, made on its first query (see `stateOf`); null when none ran. */
+  [STATE_SLOT]?: MonitorRequestState | null;
+  /** Where the request is the context's current one (the app's carrier, or the monitor's holder), until it ends. */
+  [BINDING_SLOT]?: object | null;
+  [key: symbol]: unknown;
 }
 interface FastifyReplyLike {
   statusCode: number;
@@ -81,7 +77,29 @@ interface FastifyReplyLike {
  * to requests on the fly changes their hidden class and slows every Fastify code path they reach
  * (measured here: that alone was most of the monitor's cost per request).
  */
-const REQUEST_SLOT = 'chatPerformanceMonitor';
+const REPLY_SLOT = 'chatPerformanceMonitorReply';
+const STATE_SLOT = 'chatPerformanceMonitor';
+const BINDING_SLOT = 'chatPerformanceMonitorBinding';
+/** In `REPLY_SLOT` once the request was timed: the response and an abort may both report it. */
+const RECORDED: unique symbol = Symbol('recorded');
+
+/**
+ * What a request's route resolves to, once per route (and method): its series in the monitor and,
+ * per status code, its Prometheus series. Requests of the route record into these without building
+ * a key or looking anything up.
+ */
+class RouteEntry {
+  /** By status code (sparse). */
+  readonly statuses: Array<HistogramSeries | undefined> = [];
+  /** The entry of another method on the same Fastify route context (e.g. HEAD beside GET). */
+  next: RouteEntry | undefined = undefined;
+
+  constructor(
+    readonly method: string,
+    readonly route: string,
+    readonly series: RouteHandle,
+  ) {}
+}
 
 /**
  * The performance monitor as one Nest service: it times every request (Fastify hooks, route
@@ -110,6 +128,16 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
   private readonly slowQueryMs: number;
   private timer: NodeJS.Timeout | null = null;
   private readonly detach: Array<() => void> = [];
+  /** Route entries by Fastify route context (one object per route), found through `contextKey`. */
+  private readonly routeEntries = new WeakMap<object, RouteEntry>();
+  /** Route entries by `route`, when requests do not expose their route context. */
+  private readonly routeEntriesByTemplate = new Map<string, RouteEntry>();
+  /**
+   * Fastify's own symbol for a request's route context (`fastify.context`), found on the first
+   * request: `request.routeOptions` builds and freezes a new object on every read. null: not found
+   * (another Fastify), so the route is read from `routeOptions`.
+   */
+  private contextKey: symbol | null | undefined = undefined;
 
   constructor(
     @Inject(MONITORING_OPTIONS) private readonly options: PerformanceMonitoringOptions,
@@ -125,7 +153,11 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
     });
     // prom-client's global registry: the one `@willsoto/nestjs-prometheus` serves at /metrics.
     this.metrics = new MonitorMetrics({ registry: register, defaultMetrics: false, maxLabelValues: options.maxRoutes ?? 100 });
-    this.context = new MonitorRequestContext({ now, ...(options.requestCarrier === undefined ? {} : { carrier: options.requestCarrier }) });
+    this.context = new MonitorRequestContext({
+      now,
+      resolve: (handle) => this.stateOf(handle as FastifyRequestLike),
+      ...(options.requestCarrier === undefined ? {} : { carrier: options.requestCarrier }),
+    });
     this.nPlusOne = new NPlusOneDetector({ threshold: options.nPlusOneThreshold ?? 5 });
     this.detach.push(this.nPlusOne.attach(this.context));
     this.detach.push(this.nPlusOne.onFinding((finding) => this.metrics.recordNPlusOne(finding.route)));
@@ -260,38 +292,123 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       return;
     }
     const fastify = instance as FastifyLike;
-    if (!fastify.hasRequestDecorator(REQUEST_SLOT)) fastify.decorateRequest(REQUEST_SLOT, null);
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      const slot: RequestSlot = { state: undefined, started: performance.now(), recorded: false };
-      request[REQUEST_SLOT] = slot;
-      const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
-      // The rest of the request runs inside this context: its queries know their route.
-      this.context.run({ route, method: request.method, ...(request.id === undefined ? {} : { requestId: request.id }) }, () => {
-        slot.state = this.context.current();
+    if (!fastify.hasRequestDecorator(REPLY_SLOT)) fastify.decorateRequest(REPLY_SLOT, null);
+    if (!fastify.hasRequestDecorator(STATE_SLOT)) fastify.decorateRequest(STATE_SLOT, null);
+    if (!fastify.hasRequestDecorator(BINDING_SLOT)) fastify.decorateRequest(BINDING_SLOT, null);
+    // Nothing is created per request here: the request becomes the context's handle, and its query
+    // state is made only if a query runs (`stateOf`). With the app's request carrier this is a few
+    // property writes; without one, the monitor's own AsyncLocalStorage is entered.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      request[REPLY_SLOT] = reply;
+      const carrier = this.context.bind(request);
+      if (carrier !== undefined) {
+        request[BINDING_SLOT] = carrier;
         done();
-      });
+      } else {
+        // Set once `done` returns: the response (and so onResponse) always comes later.
+        request[BINDING_SLOT] = this.context.enter(request, done);
+      }
     });
+    // Fastify measures the time itself (reply.elapsedTime, from the request's start).
     fastify.addHook('onResponse', (request, reply, done) => {
-      this.endRequest(request, reply.statusCode, reply.elapsedTime);
+      if (request[REPLY_SLOT] !== RECORDED) this.endRequest(request, reply.statusCode, reply.elapsedTime);
       done();
     });
     // A client that goes away before the response (a timeout, a closed tab): Fastify never runs
     // onResponse for it, so without this the request would be neither timed nor finished.
     fastify.addHook('onRequestAbort', (request, done) => {
-      const started = request[REQUEST_SLOT]?.started;
-      this.endRequest(request, CLIENT_CLOSED_REQUEST, started === undefined ? 0 : performance.now() - started);
+      const reply = request[REPLY_SLOT];
+      if (reply !== RECORDED) this.endRequest(request, CLIENT_CLOSED_REQUEST, reply == null ? 0 : reply.elapsedTime);
       done();
     });
   }
 
-  /** Records the request once and ends its query context (its N+1 analysis runs then). */
+  /** Records the request once and ends its query state, if a query made one (its N+1 analysis runs then). */
   private endRequest(request: FastifyRequestLike, status: number, durationMs: number): void {
-    const slot = request[REQUEST_SLOT];
-    if (slot?.recorded === true) return;
-    if (slot) slot.recorded = true;
-    this.recordRequest({ method: request.method, route: request.routeOptions?.url ?? UNMATCHED_ROUTE, status, durationMs });
-    if (slot?.state !== undefined) this.context.finish(slot.state);
+    request[REPLY_SLOT] = RECORDED;
+    const binding = request[BINDING_SLOT];
+    if (binding != null) this.context.leave(binding, request);
+    const entry = this.routeEntryOf(request);
+    let series = entry.statuses[status];
+    if (series === undefined || !series.live) {
+      series = this.metrics.requestSeries(entry.method, entry.route, status);
+      entry.statuses[status] = series;
+    }
+    this.metrics.observeRequest(series, durationMs);
+    this.monitor.recordRouteRequest(entry.series, durationMs, status >= 500);
+    const state = request[STATE_SLOT];
+    if (state != null) state.finish();
   }
+
+  /**
+   * The query state of a request in flight, made on its first query (`MonitorRequestContext.resolve`):
+   * most requests of a cached API run none, and pay nothing for it. Undefined once it was timed (a
+   * late fire-and-forget query is not the request's).
+   */
+  private stateOf(request: FastifyRequestLike): MonitorRequestState | undefined {
+    const existing = request[STATE_SLOT];
+    if (existing != null) return existing.finished ? undefined : existing;
+    const reply = request[REPLY_SLOT];
+    if (reply === RECORDED || reply == null) return undefined;
+    const entry = this.routeEntryOf(request);
+    const now = (this.options.now ?? Date.now)();
+    const state = this.context.open(
+      { route: entry.route, method: request.method, ...(request.id === undefined ? {} : { requestId: request.id }) },
+      now - reply.elapsedTime,
+    );
+    request[STATE_SLOT] = state;
+    return state;
+  }
+
+  /** The request's route entry: by its Fastify route context (no allocation), made on the route's first request. */
+  private routeEntryOf(request: FastifyRequestLike): RouteEntry {
+    if (this.contextKey === undefined) this.contextKey = findRouteContextKey(request);
+    const context = this.contextKey === null ? undefined : (request[this.contextKey] as object | undefined);
+    if (context === undefined) return this.routeEntryByTemplate(request.method, request.routeOptions?.url ?? UNMATCHED_ROUTE);
+    let entry = this.routeEntries.get(context);
+    if (entry === undefined) {
+      entry = this.newRouteEntry(request.method, routeTemplateOf(context) ?? UNMATCHED_ROUTE);
+      this.routeEntries.set(context, entry);
+    }
+    while (entry.method !== request.method) {
+      entry.next ??= this.newRouteEntry(request.method, entry.route);
+      entry = entry.next;
+    }
+    return entry;
+  }
+
+  private routeEntryByTemplate(method: string, route: string): RouteEntry {
+    const key = `${method} ${route}`;
+    let entry = this.routeEntriesByTemplate.get(key);
+    if (entry === undefined) {
+      entry = this.newRouteEntry(method, route);
+      // Bounded by the routes the app has (route templates, never raw paths) and their methods.
+      this.routeEntriesByTemplate.set(key, entry);
+    }
+    return entry;
+  }
+
+  private newRouteEntry(method: string, route: string): RouteEntry {
+    return new RouteEntry(method, route, this.monitor.routeHandle(method, route));
+  }
+}
+
+/**
+ * Fastify keeps a request's route context under a symbol of its own, `Symbol(fastify.context)`: one
+ * object per route, whose `config.url` is the route template (undefined for the 404 handler).
+ */
+function findRouteContextKey(request: object): symbol | null {
+  for (const key of Object.getOwnPropertySymbols(request)) {
+    if (key.description !== 'fastify.context') continue;
+    const context = (request as Record<symbol, unknown>)[key];
+    if (typeof context === 'object' && context !== null && 'config' in context) return key;
+  }
+  return null;
+}
+
+function routeTemplateOf(context: object): string | undefined {
+  const config = (context as { config?: { url?: unknown } }).config;
+  return typeof config?.url === 'string' ? config.url : undefined;
 }
 
 /** The explain connection's target: the DataSource's own URL, or its host/port/user/database. */

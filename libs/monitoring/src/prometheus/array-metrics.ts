@@ -23,12 +23,16 @@ export interface HistogramSeries {
   readonly counts: Float64Array;
   sum: number;
   count: number;
+  /** False once the metric was reset: a caller holding the series resolves it again. */
+  live: boolean;
 }
 
 /** One label set of an {@link ArrayCounter}. */
 export interface CounterSeries {
   readonly labels: Labels;
   value: number;
+  /** False once the metric was reset: a caller holding the series resolves it again. */
+  live: boolean;
 }
 
 /**
@@ -56,7 +60,7 @@ export class ArrayHistogram {
   series(key: string, labels: () => Labels): HistogramSeries {
     let s = this.all.get(key);
     if (s === undefined) {
-      s = { labels: labels(), counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
+      s = { labels: labels(), counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0, live: true };
       this.all.set(key, s);
     }
     return s;
@@ -85,6 +89,7 @@ export class ArrayHistogram {
   }
 
   reset(): void {
+    for (const s of this.all.values()) s.live = false;
     this.all.clear();
   }
 }
@@ -106,7 +111,7 @@ export class ArrayCounter {
   series(key: string, labels: () => Labels): CounterSeries {
     let s = this.all.get(key);
     if (s === undefined) {
-      s = { labels: labels(), value: 0 };
+      s = { labels: labels(), value: 0, live: true };
       this.all.set(key, s);
     }
     return s;
@@ -118,6 +123,7 @@ export class ArrayCounter {
   }
 
   reset(): void {
+    for (const s of this.all.values()) s.live = false;
     this.all.clear();
   }
 }

@@ -2,7 +2,21 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from '../core/monitor-events.js';
 import type { QuerySample } from '../queries/query-sample.js';
 import type { Severity } from '../alerts/alert.types.js';
-import { ArrayCounter, ArrayHistogram } from './array-metrics.js';
+import { ArrayCounter, ArrayHistogram, type CounterSeries, type HistogramSeries } from './array-metrics.js';
+
+export type { HistogramSeries } from './array-metrics.js';
+
+/** One cache's counter series, resolved on first use: a lookup event then costs one increment. */
+interface CacheCounters {
+  /** The bounded label value (the name, or `(other)`). */
+  cache: string;
+  hitL1: CounterSeries | undefined;
+  hitL2: CounterSeries | undefined;
+  /** A hit with no tier. */
+  hit: CounterSeries | undefined;
+  miss: CounterSeries | undefined;
+  error: CounterSeries | undefined;
+}
 
 /** Seconds; OpenTelemetry's advice for HTTP server and DB client durations. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -66,6 +80,8 @@ export class MonitorMetrics {
   private readonly taskTypes: BoundedLabel;
   private readonly priorities = new BoundedLabel(8);
   private readonly operations = new BoundedLabel(16);
+  /** By the name events carry: only names `caches` admitted, so this is as bounded as the label. */
+  private readonly cacheCounters = new Map<string, CacheCounters>();
 
   constructor(options: MonitorMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -141,15 +157,28 @@ export class MonitorMetrics {
   }
 
   recordRequest(r: HttpRequestRecord): void {
+    this.observeRequest(this.requestSeries(r.method, r.route, r.status), r.durationMs);
+  }
+
+  /**
+   * The request-duration series of one method, route template and status, for `observeRequest`:
+   * resolve it once, observe into it for every request (no key, no lookup). Re-resolve it when its
+   * `live` is false (the metric was reset).
+   */
+  requestSeries(method: string, route: string, status: number): HistogramSeries {
     // Keyed by the bounded label values, so the series stay as bounded as the labels.
-    const method = methodLabel(r.method);
-    const route = this.routes.of(r.route);
-    const series = this.httpDuration.series(`${method}\u0000${route}\u0000${r.status}`, () => ({
-      http_request_method: method,
-      http_route: route,
-      http_response_status_code: String(r.status),
+    const methodValue = methodLabel(method);
+    const routeValue = this.routes.of(route);
+    return this.httpDuration.series(`${methodValue}\u0000${routeValue}\u0000${status}`, () => ({
+      http_request_method: methodValue,
+      http_route: routeValue,
+      http_response_status_code: String(status),
     }));
-    this.httpDuration.observe(series, r.durationMs / 1_000);
+  }
+
+  /** One request of `series` (from `requestSeries`) that took `durationMs`. */
+  observeRequest(series: HistogramSeries, durationMs: number): void {
+    this.httpDuration.observe(series, durationMs / 1_000);
   }
 
   recordQuery(sample: QuerySample & { tables?: readonly string[] }, failed = false, slowThresholdMs = Infinity): void {
@@ -170,9 +199,47 @@ export class MonitorMetrics {
   }
 
   recordCache(event: CacheMonitorEvent): void {
-    const cache = this.caches.of(event.cache);
+    const counters = this.cacheCounters.get(event.cache) ?? this.cacheCountersOf(event.cache);
+    const tier = event.tier;
+    let series: CounterSeries | undefined;
+    switch (event.outcome) {
+      case 'hit':
+        series = tier === 'l1' ? counters.hitL1 : tier === 'l2' ? counters.hitL2 : tier === undefined ? counters.hit : undefined;
+        break;
+      case 'miss':
+        series = tier === undefined ? counters.miss : undefined;
+        break;
+      case 'error':
+        series = tier === undefined ? counters.error : undefined;
+        break;
+    }
+    if (series === undefined || !series.live) series = this.resolveCacheSeries(counters, event);
+    series.value++;
+  }
+
+  private cacheCountersOf(name: string): CacheCounters {
+    const cache = this.caches.of(name);
+    const counters: CacheCounters = { cache, hitL1: undefined, hitL2: undefined, hit: undefined, miss: undefined, error: undefined };
+    // A name past the cap is not remembered (it would make the map unbounded): it resolves each time.
+    if (cache === name) this.cacheCounters.set(name, counters);
+    return counters;
+  }
+
+  /** The series of `event` (labels: cache, result = outcome, tier or ''), remembered in `counters` for the usual combinations. */
+  private resolveCacheSeries(counters: CacheCounters, event: CacheMonitorEvent): CounterSeries {
+    const { cache } = counters;
+    const result = event.outcome;
     const tier = event.tier ?? '';
-    this.cacheOps.series(`${cache}\u0000${event.outcome}\u0000${tier}`, () => ({ cache, result: event.outcome, tier })).value++;
+    const series = this.cacheOps.series(`${cache}\u0000${result}\u0000${tier}`, () => ({ cache, result, tier }));
+    if (result === 'hit') {
+      if (tier === 'l1') counters.hitL1 = series;
+      else if (tier === 'l2') counters.hitL2 = series;
+      else if (tier === '') counters.hit = series;
+    } else if (tier === '') {
+      if (result === 'miss') counters.miss = series;
+      else if (result === 'error') counters.error = series;
+    }
+    return series;
   }
 
   recordQueue(event: QueueMonitorEvent): void {

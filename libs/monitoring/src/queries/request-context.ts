@@ -40,6 +40,13 @@ export interface MonitorRequestContextOptions {
    * AsyncLocalStorage of its own: on Node 20 every AsyncLocalStorage costs on every promise.
    */
   carrier?: () => object | undefined;
+  /**
+   * Turns what {@link MonitorRequestContext.enter} was given for a request (e.g. the HTTP layer's
+   * request object) into that request's state, when something first asks for it (`current()`: the
+   * first query of the request). Returns undefined once the request is over. Without it, `enter`
+   * must be given a {@link MonitorRequestState}.
+   */
+  resolve?: (handle: object) => MonitorRequestState | undefined;
 }
 
 const STATE = Symbol('monitorRequestState');
@@ -126,17 +133,24 @@ export class MonitorRequestState {
  * app's). The HTTP layer wraps each request in `run()` and calls `finish()` when the response is
  * sent; every query captured inside knows its route, and the request's per-fingerprint counts feed
  * N+1 detection.
+ *
+ * The cheaper way for a layer that sees every request (most of which run no query): `bind()` (or,
+ * without a carrier, `enter()`) a handle of its own, with no state and no allocation, let `resolve`
+ * create the state on the request's first query, and `leave()` at the request's end.
  */
 export class MonitorRequestContext {
-  private readonly storage = new AsyncLocalStorage<MonitorRequestState>();
+  /** Holds a request's state, or the handle `resolve` turns into one. */
+  private readonly storage = new AsyncLocalStorage<object>();
   private readonly finishListeners = new Set<(state: MonitorRequestState) => void>();
   private readonly maxFingerprints: number;
   private readonly maxExampleSqlLength: number;
   private readonly now: () => number;
   private readonly carrier: (() => object | undefined) | undefined;
+  private readonly resolve: ((handle: object) => MonitorRequestState | undefined) | undefined;
 
   constructor(options: MonitorRequestContextOptions = {}) {
     this.carrier = options.carrier;
+    this.resolve = options.resolve;
     this.maxFingerprints = positiveInt(options.maxFingerprintsPerRequest, 200, 'maxFingerprintsPerRequest');
     this.maxExampleSqlLength = positiveInt(options.maxExampleSqlLength, 2000, 'maxExampleSqlLength');
     this.now = options.now ?? Date.now;
@@ -153,6 +167,43 @@ export class MonitorRequestContext {
     return this.storage.run(state, fn);
   }
 
+  /**
+   * Makes `handle` the current request of the caller's async context, through the app's carrier:
+   * no new async context, no allocation. Returns the carrier (give it to `leave()` when the request
+   * ends), or undefined when there is no carrier (then use `enter`). Nothing is created until
+   * `current()` is asked: then `resolve(handle)` makes the state.
+   */
+  bind(handle: object): object | undefined {
+    const carrier = this.carrier?.() as Record<symbol, unknown> | undefined;
+    if (carrier !== undefined) carrier[STATE] = handle;
+    return carrier;
+  }
+
+  /**
+   * Runs `fn` (the rest of a request) with `handle` as its request, in the monitor's own
+   * AsyncLocalStorage (for apps without a carrier; see `bind`). Returns what to give `leave()`.
+   */
+  enter(handle: object, fn: () => void): object {
+    const holder: Record<symbol, unknown> = { [STATE]: handle };
+    this.storage.run(holder, fn);
+    return holder;
+  }
+
+  /**
+   * Ends `handle`'s time as the current request of `binding` (from `bind` or `enter`): the async
+   * resources that outlive a request (a keep-alive timer, a cache's timer) keep the app's store,
+   * which must not keep the request's objects alive with it.
+   */
+  leave(binding: object, handle: object): void {
+    const holder = binding as Record<symbol, unknown>;
+    if (holder[STATE] === handle) holder[STATE] = undefined;
+  }
+
+  /** A request's state, bound to no async context: for a layer that keeps track of it itself (see `enter`). */
+  open(init: MonitorRequestInit, startedAt: number = this.now()): MonitorRequestState {
+    return new MonitorRequestState(init, startedAt, this.maxFingerprints, this.maxExampleSqlLength, this.notifyFinish);
+  }
+
   /** Runs `fn` as a request and finishes it when `fn` settles (for code with a clear end, e.g. a job or a test). */
   async runToCompletion<T>(init: MonitorRequestInit, fn: () => T | Promise<T>): Promise<T> {
     const state = this.createState(init);
@@ -165,8 +216,14 @@ export class MonitorRequestContext {
 
   /** The request the caller runs in, if any. */
   current(): MonitorRequestState | undefined {
-    const carried = (this.carrier?.() as Record<symbol, unknown> | undefined)?.[STATE];
-    return carried instanceof MonitorRequestState ? carried : this.storage.getStore();
+    let held = (this.carrier?.() as Record<symbol, unknown> | undefined)?.[STATE];
+    if (held === undefined) {
+      // The store is a state (`run`, `runToCompletion`) or a holder of a handle (`enter`).
+      const stored = this.storage.getStore() as Record<symbol, unknown> | undefined;
+      held = stored instanceof MonitorRequestState ? stored : stored?.[STATE];
+    }
+    if (held === undefined || held === null || held instanceof MonitorRequestState) return held ?? undefined;
+    return this.resolve?.(held as object);
   }
 
   /** Finishes the given request (default: the current one). */
@@ -183,14 +240,16 @@ export class MonitorRequestContext {
   }
 
   private createState(init: MonitorRequestInit): MonitorRequestState {
-    return new MonitorRequestState(init, this.now(), this.maxFingerprints, this.maxExampleSqlLength, (state) => {
-      for (const listener of this.finishListeners) {
-        try {
-          listener(state);
-        } catch {
-          // A monitoring listener must never break the request that is finishing.
-        }
-      }
-    });
+    return this.open(init);
   }
+
+  private readonly notifyFinish = (state: MonitorRequestState): void => {
+    for (const listener of this.finishListeners) {
+      try {
+        listener(state);
+      } catch {
+        // A monitoring listener must never break the request that is finishing.
+      }
+    }
+  };
 }
