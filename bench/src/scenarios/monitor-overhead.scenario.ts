@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DataSource } from 'typeorm';
 import { migratedDatabase, startBenchApi, startBenchApiOn, type BenchApi } from '../api/api.fixture.js';
 import { addMessages, createConversation } from '../api/api.seed.js';
@@ -14,6 +17,54 @@ const GOAL_MAX_OVERHEAD = 0.05;
  * all cache hits, and the comparison is not the one the label makes.
  */
 const MAX_TRANSACTIONS_PER_REQUEST = 0.01;
+
+/**
+ * Which process runs the monitor, from `MONITOR_OVERHEAD_MODE` (the runner's command line belongs to
+ * every scenario, so this one reads its own variable):
+ * - `on-off` (default): the first process started (it seeds the measured conversation) is monitored;
+ * - `off-on`: the same with the roles of the processes swapped (the second one started is monitored),
+ *   to see whether a difference follows the monitor or the process;
+ * - `off-off`: an A/A run, both processes unmonitored, to see the noise floor of the comparison.
+ */
+type Mode = 'on-off' | 'off-on' | 'off-off';
+const MODES: readonly Mode[] = ['on-off', 'off-on', 'off-off'];
+
+function modeOf(value: string | undefined): Mode {
+  if (value === undefined || value === '') return 'on-off';
+  if ((MODES as readonly string[]).includes(value)) return value as Mode;
+  throw new Error(`MONITOR_OVERHEAD_MODE must be one of ${MODES.join(', ')}, got "${value}"`);
+}
+
+/**
+ * `MONITOR_OVERHEAD_CPU_PROF=<dir>`: both API processes are profiled (V8's sampling profiler, 100 µs)
+ * and write `<dir>/monitor-<on|off>-<pid>.cpuprofile` when they stop (open it in Chrome DevTools or
+ * speedscope). Node 20 refuses `--cpu-prof` in NODE_OPTIONS, so a preloaded module starts the
+ * profiler through `node:inspector` and writes the profile at exit.
+ */
+function profileEnv(dir: string | undefined, monitor: 'on' | 'off'): Record<string, string> {
+  if (dir === undefined || dir === '') return {};
+  mkdirSync(dir, { recursive: true });
+  const preload = join(dir, 'cpu-profile.preload.mjs');
+  writeFileSync(
+    preload,
+    [
+      "import { Session } from 'node:inspector';",
+      "import { writeFileSync } from 'node:fs';",
+      'const session = new Session();',
+      'session.connect();',
+      "session.post('Profiler.enable');",
+      "session.post('Profiler.setSamplingInterval', { interval: 100 });",
+      "session.post('Profiler.start');",
+      "process.on('exit', () => {",
+      "  session.post('Profiler.stop', (err, result) => {",
+      `    if (!err) writeFileSync(${JSON.stringify(dir)} + '/monitor-' + process.env.BENCH_PROFILE_ROLE + '-' + process.pid + '.cpuprofile', JSON.stringify(result.profile));`,
+      '  });',
+      '});',
+    ].join('\n'),
+  );
+  const inherited = process.env['NODE_OPTIONS'] ?? '';
+  return { NODE_OPTIONS: `${inherited} --import=${pathToFileURL(preload).href}`.trim(), BENCH_PROFILE_ROLE: monitor };
+}
 
 interface RoutePair {
   /** The route template, as the monitor labels it (`http_route`). */
@@ -104,6 +155,8 @@ export const monitorOverheadScenario: LoadScenario = {
   async prepare(): Promise<Prepared> {
     // Migrated beforehand: neither process has run the migrations, which could leave the one that
     // did a little slower for that reason only.
+    const mode = modeOf(process.env['MONITOR_OVERHEAD_MODE']);
+    const profileDir = process.env['MONITOR_OVERHEAD_CPU_PROF'];
     const database = await migratedDatabase();
     let on: BenchApi | null = null;
     let off: BenchApi | null = null;
@@ -121,17 +174,28 @@ export const monitorOverheadScenario: LoadScenario = {
       if (errors.length > 0) throw new Error(errors.join('\n'));
     };
     try {
-      const monitored = await startBenchApi({ database: { url: database.url }, env: { MONITOR: 'on' } });
-      on = monitored;
-      const unmonitored = await startBenchApiOn(monitored, { env: { MONITOR: 'off' } });
-      off = unmonitored;
-      // The measured conversation is seeded through the monitored process and read by both. The
-      // unmonitored one seeds a twin (never read) so that both have run the same code before the
-      // load: a process that alone had served the writes could be slower for that reason only
-      // (its shared code paths would have seen more shapes).
-      const id = await createConversation(monitored, 'bench conversation (monitor overhead)');
-      await addMessages(monitored, id, PROMPTS);
-      await addMessages(unmonitored, await createConversation(unmonitored, 'bench conversation (monitor overhead)'), PROMPTS);
+      // `subject` is the process measured against the reference (`MONITOR=off`); it is monitored
+      // unless this is an A/A run. `first` is the process started first, which seeds the measured
+      // conversation: the subject by default, the reference with `off-on`.
+      const subjectMonitor = mode === 'off-off' ? 'off' : 'on';
+      const subjectFirst = mode !== 'off-on';
+      const firstMonitor = subjectFirst ? subjectMonitor : 'off';
+      const secondMonitor = subjectFirst ? 'off' : subjectMonitor;
+      const first = await startBenchApi({ database: { url: database.url }, env: { MONITOR: firstMonitor, ...profileEnv(profileDir, firstMonitor) } });
+      if (subjectFirst) on = first;
+      else off = first;
+      const second = await startBenchApiOn(first, { env: { MONITOR: secondMonitor, ...profileEnv(profileDir, secondMonitor) } });
+      if (subjectFirst) off = second;
+      else on = second;
+      const monitored = subjectFirst ? first : second;
+      const unmonitored = subjectFirst ? second : first;
+      // The measured conversation is seeded through the first process and read by both. The other
+      // one seeds a twin (never read) so that both have run the same code before the load: a
+      // process that alone had served the writes could be slower for that reason only (its shared
+      // code paths would have seen more shapes).
+      const id = await createConversation(first, 'bench conversation (monitor overhead)');
+      await addMessages(first, id, PROMPTS);
+      await addMessages(second, await createConversation(second, 'bench conversation (monitor overhead)'), PROMPTS);
 
       const request = (bench: BenchApi, path: string): HttpRequestSpec => ({ method: 'GET', url: `${bench.api.url}${path}`, headers: bench.userHeaders });
       const [offPid, onPid] = [unmonitored.api.pid, monitored.api.pid];
@@ -139,16 +203,18 @@ export const monitorOverheadScenario: LoadScenario = {
       const messages = `/v1/conversations/${id}/messages?limit=50`;
       const conversationOff: Target = { name: 'GET /v1/conversations/:id, MONITOR=off (cached, L1 hit)', request: request(unmonitored, conversation), reference: true, serverPid: offPid };
       const messagesOff: Target = { name: 'GET …/messages?limit=50, MONITOR=off (cached first page, L1 hit)', request: request(unmonitored, messages), serverPid: offPid };
+      // In an A/A run the subject is a second unmonitored process: named apart from the reference.
+      const subject = mode === 'off-off' ? 'MONITOR=off, A/A twin' : 'monitor on';
       const pairs: RoutePair[] = [
         {
           route: '/v1/conversations/:id',
           off: conversationOff,
-          on: { name: 'GET /v1/conversations/:id, monitor on (cached, L1 hit)', request: request(monitored, conversation), serverPid: onPid },
+          on: { name: `GET /v1/conversations/:id, ${subject} (cached, L1 hit)`, request: request(monitored, conversation), serverPid: onPid },
         },
         {
           route: '/v1/conversations/:id/messages',
           off: messagesOff,
-          on: { name: 'GET …/messages?limit=50, monitor on (cached first page, L1 hit)', request: request(monitored, messages), ratioTo: messagesOff.name, serverPid: onPid },
+          on: { name: `GET …/messages?limit=50, ${subject} (cached first page, L1 hit)`, request: request(monitored, messages), ratioTo: messagesOff.name, serverPid: onPid },
         },
       ];
       // Measured in this order (then reversed): each route's two processes back to back.
@@ -164,7 +230,11 @@ export const monitorOverheadScenario: LoadScenario = {
       return {
         targets,
         async verify(results): Promise<string[]> {
-          const lines = pairs.flatMap((pair) => goalLines(pair, results));
+          const lines = [
+            `mode ${mode}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) is the subject, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
+            ...pairs.flatMap((pair) => goalLines(pair, results)),
+            `  processes: subject pid ${onPid}, reference pid ${offPid}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
+          ];
           const measured = (target: Target): number =>
             results.find((r) => r.target === target.name)?.rounds.reduce((n, m) => n + m.totalRequests, 0) ?? 0;
           const problems: string[] = [];
@@ -172,7 +242,9 @@ export const monitorOverheadScenario: LoadScenario = {
           // The monitored process really monitored what was measured: its histogram counted at least
           // every measured request of each route (more: the probe and warm-up requests too).
           const metrics = await get(`${monitored.api.url}/metrics`, monitored.api.adminToken);
-          if (metrics.status !== 200) problems.push(`monitored process: GET /metrics answered ${metrics.status}: ${metrics.text.slice(0, 200)}`);
+          if (subjectMonitor === 'off') {
+            if (metrics.status !== 404) problems.push(`A/A subject (MONITOR=off): GET /metrics answered ${metrics.status}, expected 404`);
+          } else if (metrics.status !== 200) problems.push(`monitored process: GET /metrics answered ${metrics.status}: ${metrics.text.slice(0, 200)}`);
           else {
             const counts = pairs.map((pair) => ({ pair, count: requestCount(metrics.text, pair.route), measured: measured(pair.on) }));
             for (const { pair, count, measured: n } of counts) {
