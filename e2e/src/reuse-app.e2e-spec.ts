@@ -291,9 +291,10 @@ describe('the quotes app with a subsystem turned off', () => {
       expect(res.status, res.text).toBe(503);
       expect(res.body.error).toBe('QueueUnavailableError');
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-      // (The service throws synchronously from its promise-returning task methods; `async` takes either.)
+      // The service's other task calls refuse the same way: a rejection, never a synchronous throw.
       const integration = quotes.app.get(PerformanceIntegrationService);
-      await expect((async () => integration.taskStats())()).rejects.toBeInstanceOf(QueueUnavailableError);
+      await expect(integration.taskStats()).rejects.toBeInstanceOf(QueueUnavailableError);
+      await expect(integration.submitTask('quote.analyse', { quoteId: quote.id })).rejects.toBeInstanceOf(QueueUnavailableError);
 
       await client.get(`/quotes/${quote.id}`);
       const again = await client.get<{ cached: boolean }>(`/quotes/${quote.id}`);
