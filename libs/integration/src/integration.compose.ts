@@ -27,8 +27,8 @@ export function monitorOptions(o: PerformanceIntegrationOptions): PerformanceMon
 /**
  * Turns `PerformanceIntegrationModule.forRoot/forRootAsync(...)` into the module tree: an options
  * host (the app's options provider and its imports), then each lib turned on, configured from
- * those options through its own `forRootAsync`. Lifecycle order follows from it: Nest starts
- * deeper modules first (the libs, then the integration) and shuts down the other way round.
+ * those options through its own `forRootAsync`. Shutdown order is not left to module order (global
+ * modules run their hooks in registration order): see `PerformanceIntegrationService`.
  */
 export function composeIntegration(definition: DynamicModule, extras: PerformanceIntegrationExtras): DynamicModule {
   const on: ResolvedExtras = { cache: extras.cache !== false, queue: extras.queue !== false, monitor: extras.monitor !== false };

@@ -8,10 +8,11 @@ import { PerformanceIntegrationService } from './integration.service.js';
  * configures `@chat/cache`, `@chat/async` and `@chat/monitoring` from one options object, connects
  * cache and queue events to the monitor, and provides `PerformanceIntegrationService` to the whole app.
  *
- * Lifecycle: the libs start first (caches, then the processor's reconciler and workers once the app
- * has bootstrapped); on shutdown the workers stop taking tasks and drain, then the queue's and the
- * caches' Redis connections close, then the monitor flushes its alert notifications; the
- * DataSource, which the app owns, closes with its own module.
+ * Lifecycle: on init the event bridge attaches (so the monitor hears the first events), then once the
+ * app has bootstrapped the processor starts its reconciler and workers. On shutdown the workers stop
+ * taking tasks and drain (before any connection closes), then the queue's and the caches' Redis
+ * connections close, and the monitor flushes its alert notifications; the DataSource, which the app
+ * owns, closes with its own module.
  */
 @Module({
   providers: [PerformanceIntegrationService],

@@ -37,7 +37,7 @@ import { Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
 import type { EntityManager } from 'typeorm';
 import { EventBridge } from './bridge/event-bridge.js';
 import { PassThroughNamespace } from './facade/pass-through.namespace.js';
-import { buildDashboard, CACHE_NAMESPACES } from './health/dashboard.js';
+import { buildDashboard, CACHE_NAMESPACES, dashboardAlert, overallStatus } from './health/dashboard.js';
 import type { ComponentsHealth, DashboardData } from './health/dashboard.types.js';
 import type { PerformanceIntegrationOptions, ResolvedExtras } from './integration.options.js';
 import { INTEGRATION_OPTIONS, INTEGRATION_SUBSYSTEMS } from './integration.tokens.js';
@@ -113,10 +113,13 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
   }
 
   /**
-   * Then, in order: the last backlog reading and no more events for the monitor; the queue's and the
-   * caches' Redis connections; this service's own ping connection. The monitor flushes its alert
-   * notifications and closes its EXPLAIN pool in its own shutdown hook, which Nest runs after this
-   * one (deeper module); the app's DataSource closes with TypeORM's module.
+   * Nest runs every `beforeApplicationShutdown` (the drain above) before any `onApplicationShutdown`;
+   * between modules of one phase it keeps registration order, which for these global modules is not
+   * a dependency order. So this hook does the closing itself, in order: the last backlog reading and
+   * no more events for the monitor; the queue's Redis connections; the caches'; this service's ping
+   * connection. The libs' own hooks, which Nest calls too, find them closed (`close` is idempotent).
+   * The monitor flushes its alert notifications and closes its EXPLAIN pool in its own hook (neither
+   * needs the others); the app's DataSource closes with TypeORM's module, after the drain.
    */
   async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;
@@ -280,15 +283,9 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
   /** Each component, pinged now (each ping bounded by `pingTimeoutMs`). */
   async health(): Promise<HealthStatus> {
     const components = await this.components();
-    const active = this.monitor?.report(60_000).alerts.active ?? [];
-    const critical = active.some((a) => a.state === 'firing' && a.severity === 'critical');
-    const status =
-      components.database.status === 'down'
-        ? 'down'
-        : components.redis?.status === 'down' || components.queue.status === 'down' || critical
-          ? 'degraded'
-          : 'ok';
-    return { status, components };
+    // The alerts only, not a whole report (this answers readiness probes); the dashboard's rules.
+    const active = (this.monitor?.alerts.active() ?? []).map(dashboardAlert);
+    return { status: overallStatus(components, active), components };
   }
 
   /** `GET /v1/admin/health`'s JSON: real figures from the three libs over the last `minutes`. */
@@ -311,7 +308,8 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
     }
     const report = this.monitorReport(minutes);
     const memory = process.memoryUsage();
-    const depth = (report?.series.queue as { depth?: Array<{ minute: number; value: number }> } | undefined)?.depth;
+    // The monitor keeps only the latest backlog reading; the bridge keeps one per minute for the chart.
+    const depth = (report?.series.queue as { depth?: Array<{ minute: number; value: number }> } | undefined)?.depth ?? this.bridge?.backlog();
     return buildDashboard({
       now: Date.now(),
       startedAt: this.startedAt,

@@ -18,7 +18,7 @@ import {
   THIS_MINUTE,
   type SeriesOverrides,
 } from '../testing/dashboard.fixture.js';
-import { buildDashboard, CACHE_NAMESPACES, minuteAxis, overallStatus, weightedPercentile } from './dashboard.js';
+import { buildDashboard, CACHE_NAMESPACES, MAX_SLOW_QUERIES, minuteAxis, overallStatus, weightedPercentile } from './dashboard.js';
 import { performanceScore } from './score.js';
 
 /** Minute `i` of a 5-minute window ending with the current minute (0 = oldest). */
@@ -283,7 +283,7 @@ describe('buildDashboard: series on the minute axis', () => {
   const build = (series: SeriesOverrides, queueDepth?: Array<{ minute: number; value: number }>) =>
     buildDashboard(dashboardInputs({ windowMinutes: 5, report: monitorReport({ series }), ...(queueDepth === undefined ? {} : { queueDepth }) })).series;
 
-  it('one point per minute of the window; minutes without data are 0 (counts) or null (samples)', () => {
+  it('one point per minute of the window; minutes without data are 0 (counts) or null (latencies, samples)', () => {
     const s = build({
       http: [minutePoint(at5(1), { count: 3, errors: 1, p50Ms: 4, p95Ms: 8, p99Ms: 9 }), minutePoint(at5(4), { count: 7, p50Ms: 1, p95Ms: 2, p99Ms: 3 })],
       db: [minutePoint(at5(0), { count: 5, p95Ms: 6 })],
@@ -293,8 +293,8 @@ describe('buildDashboard: series on the minute axis', () => {
     });
     expect(s).not.toBeNull();
     expect(s?.minutes).toEqual([at5(0), at5(1), at5(2), at5(3), at5(4)]);
-    expect(s?.requests).toEqual({ count: [0, 3, 0, 0, 7], errors: [0, 1, 0, 0, 0], p50Ms: [0, 4, 0, 0, 1], p95Ms: [0, 8, 0, 0, 2], p99Ms: [0, 9, 0, 0, 3] });
-    expect(s?.database).toEqual({ count: [5, 0, 0, 0, 0], p95Ms: [6, 0, 0, 0, 0], slow: [0, 0, 0, 2, 0] });
+    expect(s?.requests).toEqual({ count: [0, 3, 0, 0, 7], errors: [0, 1, 0, 0, 0], p50Ms: [null, 4, null, null, 1], p95Ms: [null, 8, null, null, 2], p99Ms: [null, 9, null, null, 3] });
+    expect(s?.database).toEqual({ count: [5, 0, 0, 0, 0], p95Ms: [6, null, null, null, null], slow: [0, 0, 0, 2, 0] });
     expect(s?.queue).toEqual({ depth: [null, null, null, null, null], completed: [0, 0, 4, 0, 0], failed: [0, 0, 0, 0, 1], submitted: [9, 0, 0, 0, 0] });
     // The minute's last sample stands for it.
     expect(s?.process.rssBytes).toEqual([null, 11, null, null, null]);
@@ -324,6 +324,23 @@ describe('buildDashboard: series on the minute axis', () => {
       aiResponse: [null, null, null, null, null],
       toolResult: [null, null, null, null, 1],
     });
+  });
+
+  it('a cache of the app\'s own gets its line too, under its namespace name', () => {
+    const s = build({ cache: { 'api-key': { hits: [{ minute: at5(2), count: 9 }], misses: [{ minute: at5(2), count: 1 }], errors: [] } } });
+    expect(s?.cacheHitRate['api-key']).toEqual([null, null, 0.9, null, null]);
+    expect(Object.keys(s?.cacheHitRate ?? {})).toEqual(['conversation', 'aiResponse', 'toolResult', 'api-key']);
+  });
+});
+
+describe('buildDashboard: slow queries', () => {
+  it('lists the costliest shapes first (total time), at most MAX_SLOW_QUERIES', () => {
+    const slow = Array.from({ length: MAX_SLOW_QUERIES + 5 }, (_, i) => slowQuery({ fingerprint: `f${i}`, totalDurationMs: (i * 37) % 101 }));
+    const listed = buildDashboard(dashboardInputs({ report: monitorReport({ slowQueries: slow }) })).database?.slowQueries ?? [];
+    expect(listed).toHaveLength(MAX_SLOW_QUERIES);
+    const totals = listed.map((q) => q.totalDurationMs);
+    expect(totals).toEqual([...totals].sort((a, b) => b - a));
+    expect(totals[0]).toBe(Math.max(...slow.map((q) => q.totalDurationMs)));
   });
 });
 

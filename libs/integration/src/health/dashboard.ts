@@ -98,11 +98,22 @@ function onAxis<T extends { minute: number }, V>(axis: readonly number[], points
   });
 }
 
+/** A minute's latency figure, or null when it timed nothing. */
+function latency(point: MinutePoint, value: number): number | null {
+  return point.count === 0 ? null : value;
+}
+
+/** Slow query shapes the dashboard lists: the costliest (total time) first. */
+export const MAX_SLOW_QUERIES = 20;
+
 function series(inputs: DashboardInputs, report: MonitorReport, cacheNames: Record<string, string>): DashboardSeries {
   const axis = minuteAxis(inputs.now, inputs.windowMinutes);
   const s = report.series;
   const cacheHitRate: Record<string, Array<number | null>> = {};
-  for (const [name, internal] of Object.entries(cacheNames)) {
+  // The contract's caches by their contract names (a line even before their first lookup), then the app's own.
+  const names = new Map<string, string>(Object.entries(cacheNames).map(([name, internal]) => [internal, name]));
+  for (const internal of Object.keys(s.cache)) if (!names.has(internal)) names.set(internal, internal);
+  for (const [internal, name] of names) {
     const c = s.cache[internal];
     if (c === undefined) {
       cacheHitRate[name] = axis.map(() => null);
@@ -128,9 +139,9 @@ function series(inputs: DashboardInputs, report: MonitorReport, cacheNames: Reco
     requests: {
       count: onAxis(axis, s.http, (p) => p.count, 0),
       errors: onAxis(axis, s.http, (p) => p.errors, 0),
-      p50Ms: onAxis(axis, s.http, (p) => p.p50Ms, 0),
-      p95Ms: onAxis(axis, s.http, (p) => p.p95Ms, 0),
-      p99Ms: onAxis(axis, s.http, (p) => p.p99Ms, 0),
+      p50Ms: onAxis<MinutePoint, number | null>(axis, s.http, (p) => latency(p, p.p50Ms), null),
+      p95Ms: onAxis<MinutePoint, number | null>(axis, s.http, (p) => latency(p, p.p95Ms), null),
+      p99Ms: onAxis<MinutePoint, number | null>(axis, s.http, (p) => latency(p, p.p99Ms), null),
     },
     cacheHitRate,
     queue: {
@@ -141,7 +152,7 @@ function series(inputs: DashboardInputs, report: MonitorReport, cacheNames: Reco
     },
     database: {
       count: onAxis(axis, s.db, (p) => p.count, 0),
-      p95Ms: onAxis(axis, s.db, (p) => p.p95Ms, 0),
+      p95Ms: onAxis<MinutePoint, number | null>(axis, s.db, (p) => latency(p, p.p95Ms), null),
       slow: onAxis(axis, s.slowQueries, (p) => p.count, 0),
     },
     process: {
@@ -184,7 +195,7 @@ export function buildDashboard(inputs: DashboardInputs): DashboardData {
     database = {
       queries: db.reduce((s, p) => s + p.count, 0),
       p95Ms: weightedPercentile(db, (p) => p.p95Ms, 0.95),
-      slowQueries: report.slowQueries,
+      slowQueries: [...report.slowQueries].sort((a, b) => b.totalDurationMs - a.totalDurationMs).slice(0, MAX_SLOW_QUERIES),
       nPlusOne: report.nPlusOne,
       indexSuggestions: report.indexSuggestions,
     };

@@ -41,12 +41,13 @@ export interface RouteFigures {
 /** One point per minute (epoch ms of its start) over the dashboard's window, oldest first. */
 export interface DashboardSeries {
   minutes: number[];
-  requests: { count: number[]; errors: number[]; p50Ms: number[]; p95Ms: number[]; p99Ms: number[] };
-  /** Per cache: hits ÷ (hits + misses) per minute, null where the minute had no lookup. */
+  /** Latencies are null for a minute without requests (no figure, not zero). */
+  requests: { count: number[]; errors: number[]; p50Ms: Array<number | null>; p95Ms: Array<number | null>; p99Ms: Array<number | null> };
+  /** Per cache (the contract's three by their contract names, then any other the app keeps): hits ÷ (hits + misses) per minute, null where the minute had no lookup. */
   cacheHitRate: Record<string, Array<number | null>>;
   /** Pending tasks at the end of each minute (null before the first reading), and tasks done per minute. */
   queue: { depth: Array<number | null>; completed: number[]; failed: number[]; submitted: number[] };
-  database: { count: number[]; p95Ms: number[]; slow: number[] };
+  database: { count: number[]; p95Ms: Array<number | null>; slow: number[] };
   process: { rssBytes: Array<number | null>; eventLoopLagP99Ms: Array<number | null>; cpuPercent: Array<number | null> };
 }
 
@@ -66,6 +67,8 @@ export interface PerformanceScore {
   grade: 'good' | 'fair' | 'poor';
   findings: ScoreFinding[];
   recommendations: string[];
+  /** Every rule the score applies, found or not: what the page lists as "how the score is made". */
+  rules: Array<{ id: string; title: string; description: string }>;
 }
 
 /** `GET /v1/admin/health`: the contract's dashboard JSON (see api-contract.md), and the series the page draws. */
@@ -102,6 +105,7 @@ export interface DashboardData {
   database: {
     queries: number;
     p95Ms: number | null;
+    /** The costliest first (total time), at most `MAX_SLOW_QUERIES`. */
     slowQueries: SlowQuery[];
     nPlusOne: NPlusOneAggregate[];
     indexSuggestions: IndexSuggestion[];

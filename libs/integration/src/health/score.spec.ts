@@ -27,7 +27,10 @@ function penaltiesOf(rule: string, data: Scored): number[] {
 
 describe('performanceScore: a healthy dashboard', () => {
   it('scores 100, good, no findings', () => {
-    expect(performanceScore(scored())).toEqual({ value: 100, grade: 'good', findings: [], recommendations: [] });
+    const score = performanceScore(scored());
+    expect(score).toMatchObject({ value: 100, grade: 'good', findings: [], recommendations: [] });
+    // The rules come along, found or not, for the page to list.
+    expect(score.rules.map((r) => r.id)).toEqual(SCORE_RULES.map((r) => r.id));
   });
 
   it('every rule has an id, a title and a description, ids unique', () => {

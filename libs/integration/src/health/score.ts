@@ -182,5 +182,6 @@ export function performanceScore(data: Scored): PerformanceScore {
     grade: value >= 90 ? 'good' : value >= 70 ? 'fair' : 'poor',
     findings,
     recommendations: [...new Set(findings.sort((a, b) => b.penalty - a.penalty).map((f) => f.recommendation))],
+    rules: SCORE_RULES.map(({ id, title, description }) => ({ id, title, description })),
   };
 }
