@@ -55,7 +55,7 @@ function mixSection(m: LoadMixFigures): string[] {
   const lines = [
     `### ${m.scenario}: ${m.connections} connections, ${m.topology}`,
     '',
-    `${m.topology === 'single' ? 'One API process (ROLE=all).' : 'Two API processes (ROLE=api), half the connections each, and one worker (ROLE=worker).'} ${m.durationSeconds.toFixed(0)} s measured after a warm-up; ${pct(m.repeatShare)} of posted prompts repeat a popular one. Data: ${m.seeded.users} users, ${m.seeded.conversations} conversations, ${m.seeded.messages.toLocaleString('en-US')} messages. Fake model: ${m.upstreamSettings.latencyMs} ms, TTFT ${m.upstreamSettings.timeToFirstTokenMs} ms, ${m.upstreamSettings.tokensPerSecond} tokens/s, ${m.upstreamSettings.replyTokens}-token answers.`,
+    `${m.topology === 'single' ? 'One API process (ROLE=all).' : 'Two API processes (ROLE=api), half the connections each, and one worker (ROLE=worker).'}${m.sharedWithPrevious ? ' Same processes and data as the previous level (a ramp).' : ''} ${m.durationSeconds.toFixed(0)} s measured after a warm-up; ${pct(m.repeatShare)} of posted prompts repeat a popular one. Data: ${m.seeded.users} users, ${m.seeded.conversations} conversations, ${m.seeded.messages.toLocaleString('en-US')} messages. Fake model: ${m.upstreamSettings.latencyMs} ms, TTFT ${m.upstreamSettings.timeToFirstTokenMs} ms, ${m.upstreamSettings.tokensPerSecond} tokens/s, ${m.upstreamSettings.replyTokens}-token answers.`,
     '',
     ...table(
       ['operation', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx', 'X-Cache HIT / MISS'],
@@ -81,7 +81,7 @@ function mixSection(m: LoadMixFigures): string[] {
     `- upstream: ${m.upstream.calls} model calls (${m.upstream.toolCallReplies} answered with a tool call), at most ${m.upstream.maxInFlight} at once`,
     `- tasks: ${m.tasks.submitted} submitted, ${m.tasks.completed} completed during the load (${f1(m.tasks.completedPerSec)}/s), ${m.tasks.failed} failed, ${m.tasks.pendingAtEnd ?? '–'} pending at the end`,
     ...m.processes.map(
-      (p) => `- process ${p.label} (${p.role}): RSS ${f0(p.rssBeforeMb)} → ${f0(p.rssAfterMb)} MB; event-loop lag p99 ${f1(p.lagIdleP99Ms)} ms idle → ${f1(p.lagLoadP99Ms)} ms under load; CPU ${p.cpuMs === null ? '–' : `${(p.cpuMs / 1000).toFixed(1)} s`}`,
+      (p) => `- process ${p.label} (${p.role}): RSS ${f0(p.rssBeforeMb)} → ${f0(p.rssAfterMb)} MB; event-loop lag p99 ${f1(p.lagIdleP99Ms)} ms idle → ${f1(p.lagLoadP99Ms)} ms under load; CPU ${p.cpuMs === null ? '–' : `${(p.cpuMs / 1000).toFixed(1)} s`} under load, ${f0(p.idleCpuPercent)}% of a core over the idle second before`,
     ),
   ];
   return lines;

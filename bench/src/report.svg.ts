@@ -35,7 +35,7 @@ function decades(min: number, max: number): number[] {
 }
 
 function compact(n: number): string {
-  if (n >= 1000) return `${(n / 1000).toFixed(n >= 10_000 ? 0 : 1)}k`;
+  if (n >= 1000) return `${(n / 1000).toFixed(n >= 10_000 || n % 1000 === 0 ? 0 : 1)}k`;
   if (n >= 10) return n.toFixed(0);
   return n.toFixed(n >= 1 ? 1 : 2);
 }

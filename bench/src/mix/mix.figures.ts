@@ -24,12 +24,16 @@ export interface ProcessFigures {
   lagLoadP99Ms: number | null;
   /** User + system CPU during the load, from /proc (null elsewhere). */
   cpuMs: number | null;
+  /** CPU used over the idle second before the load (background work: timers, sampling, reconciliation), % of one core. */
+  idleCpuPercent?: number | null;
 }
 
 /** Everything a load-mix scenario measured: the Markdown report, the chart and the goals read it. */
 export interface LoadMixFigures {
   scenario: string;
   topology: Topology;
+  /** Run on the deployment (processes, data, caches) of the previous load level of the run. */
+  sharedWithPrevious?: boolean;
   connections: number;
   durationSeconds: number;
   repeatShare: number;

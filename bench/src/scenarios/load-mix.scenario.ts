@@ -6,8 +6,8 @@ import { driveMix } from '../mix/mix.driver.js';
 import type { BaselineFigures, LoadMixFigures, ProcessFigures } from '../mix/mix.figures.js';
 import { mixWeights } from '../mix/mix.plan.js';
 import { MixRecorder, type OperationFigures } from '../mix/mix.recorder.js';
-import { seedMix } from '../mix/mix.seed.js';
-import { deploy, type Deployment } from '../mix/mix.topology.js';
+import { seedMix, type Seeded } from '../mix/mix.seed.js';
+import { deploy, type Deployment, type Topology } from '../mix/mix.topology.js';
 import { cacheDeltas, taskEventDeltas, type ProcessSnapshot } from '../mix/process.metrics.js';
 
 /** The fake model for answers that are not cached: 200 ms to the headers, 50 ms to the first token, 200 tokens/s, 40-token answers (≈ 0.45 s). */
@@ -58,10 +58,57 @@ export function describeMix(m: LoadMixFigures): string[] {
     `tasks: ${m.tasks.submitted} submitted, ${m.tasks.completed} completed during the load (${f1(m.tasks.completedPerSec)}/s), ${m.tasks.failed} failed; pending at the end: ${m.tasks.pendingAtEnd ?? '-'}`,
     ...m.processes.map(
       (p) =>
-        `process ${p.label} (${p.role}): RSS ${f0(p.rssBeforeMb)} → ${f0(p.rssAfterMb)} MB; event-loop lag p99 idle ${f1(p.lagIdleP99Ms)} ms → under load ${f1(p.lagLoadP99Ms)} ms; CPU ${p.cpuMs === null ? '-' : `${(p.cpuMs / 1000).toFixed(1)} s`}`,
+        `process ${p.label} (${p.role}): RSS ${f0(p.rssBeforeMb)} → ${f0(p.rssAfterMb)} MB; event-loop lag p99 idle ${f1(p.lagIdleP99Ms)} ms → under load ${f1(p.lagLoadP99Ms)} ms; CPU ${p.cpuMs === null ? '-' : `${(p.cpuMs / 1000).toFixed(1)} s`} under load, ${f0(p.idleCpuPercent)}% of a core idle`,
     ),
   ];
   return lines;
+}
+
+/**
+ * The load levels of one run share one deployment, started by the first of them and kept until
+ * the run ends (the runner's cleanup stack stops it): run in order, light → stress is a ramp on
+ * one deployment, as a production service sees it, and the run spares three starts and seedings.
+ * Every level's figures are deltas over its own measured window.
+ */
+let shared: { topology: Topology; deployment: Deployment; seeded: Seeded } | null = null;
+
+async function healthy(d: Deployment): Promise<boolean> {
+  const ready = await Promise.all(
+    d.processes.map(async (p) => {
+      try {
+        const res = await fetch(`${p.api.url}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+        await res.body?.cancel();
+        return res.ok;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return ready.every(Boolean);
+}
+
+async function sharedDeployment(
+  name: string,
+  topology: Topology,
+  progress: (line: string) => void,
+  onCleanup: FigureContext['onCleanup'],
+): Promise<{ deployment: Deployment; seeded: Seeded; reused: boolean }> {
+  if (shared !== null && shared.topology === topology && (await healthy(shared.deployment))) return { ...shared, reused: true };
+  if (shared !== null) {
+    const old = shared.deployment;
+    shared = null;
+    await old.stop().catch((err: Error) => progress(`${name}: stopping the previous deployment: ${err.message}`));
+  }
+  progress(`${name}: deploying the API (${topology}) and the fake model`);
+  const deployment = await deploy({ topology, upstream: MIX_UPSTREAM, taskConcurrency: TASK_CONCURRENCY });
+  onCleanup(async () => {
+    if (shared?.deployment === deployment) shared = null;
+    await deployment.stop();
+  });
+  progress(`${name}: seeding ${SEED.users} users, ${SEED.users * SEED.conversationsPerUser} conversations`);
+  const seeded = await seedMix(deployment, SEED);
+  shared = { topology, deployment, seeded };
+  return { deployment, seeded, reused: false };
 }
 
 interface BaselineRound {
@@ -93,19 +140,12 @@ export function loadMixScenario(name: string, connections: number): FigureScenar
     description: `${connections} connections: list conversations, conversations, message pages, posted prompts (a share repeated: cache hits), async messages and tool calls, sync tool calls; fake model ${MIX_UPSTREAM.latencyMs} ms + TTFT ${MIX_UPSTREAM.timeToFirstTokenMs} ms + ${MIX_UPSTREAM.tokensPerSecond} tokens/s; PostgreSQL + Redis; vs hello and pg-pk at the same connections`,
     async run({ options, progress, onCleanup, baseline }: FigureContext): Promise<FigureOutcome> {
       const failures: string[] = [];
-      let deployment: Deployment | null = null;
-      const teardown = onCleanup(async () => {
-        await deployment?.stop();
-      });
       try {
         const hello = (await baseline('hello')).targets[0];
         const pgPk = (await baseline('pg-pk')).targets[0];
         if (hello === undefined || pgPk === undefined) throw new Error('baselines hello and pg-pk have no target');
-        progress(`${name}: deploying the API (${options.topology}) and the fake model`);
-        deployment = await deploy({ topology: options.topology, upstream: MIX_UPSTREAM, taskConcurrency: TASK_CONCURRENCY });
-        const d = deployment;
-        progress(`${name}: seeding ${SEED.users} users, ${SEED.users * SEED.conversationsPerUser} conversations`);
-        const seeded = await seedMix(d, SEED);
+        const { deployment: d, seeded, reused } = await sharedDeployment(name, options.topology, progress, onCleanup);
+        if (reused) progress(`${name}: on the deployment of the previous load level`);
         const weights = mixWeights(options.repeatShare);
         const http = d.httpProcesses;
         const endpoints = http.map((p, i) => ({
@@ -121,7 +161,7 @@ export function loadMixScenario(name: string, connections: number): FigureScenar
           await driveMix({ ...run, durationSeconds: warmup }, recorder);
         }
 
-        const baselineSeconds = Math.max(2, Math.min(4, options.durationSeconds));
+        const baselineSeconds = Math.max(2, Math.min(3, options.durationSeconds));
         const rounds: Record<string, BaselineRound[]> = { [hello.name]: [], [pgPk.name]: [] };
         const measureBaselines = async (order: Target[]): Promise<void> => {
           for (const t of order) {
@@ -135,7 +175,14 @@ export function loadMixScenario(name: string, connections: number): FigureScenar
 
         // Before: one scrape resets the event-loop histogram; one idle second later, the idle lag.
         await d.snapshot();
+        const idleFrom = d.processes.map((p) => processCpuMs(p.api.pid));
+        const idleStart = performance.now();
         await sleep(1_000);
+        const idleCpu = d.processes.map((p, i) => {
+          const now = processCpuMs(p.api.pid);
+          const from = idleFrom[i];
+          return now === null || from === null || from === undefined ? null : ((now - from) / (performance.now() - idleStart)) * 100;
+        });
         const before: ProcessSnapshot[] = await d.snapshot();
         const upstreamBefore = await d.upstream.stats();
         const cpuBefore = d.processes.map((p) => processCpuMs(p.api.pid));
@@ -181,6 +228,7 @@ export function loadMixScenario(name: string, connections: number): FigureScenar
             lagIdleP99Ms: before[i]?.eventLoopLagP99Ms ?? null,
             lagLoadP99Ms: after[i]?.eventLoopLagP99Ms ?? null,
             cpuMs: cb === null || cb === undefined || ca === null || ca === undefined ? null : ca - cb,
+            idleCpuPercent: idleCpu[i] ?? null,
           };
         });
         const apiCpuMs = processes.every((p) => p.cpuMs !== null) ? processes.reduce((n, p) => n + (p.cpuMs ?? 0), 0) : null;
@@ -191,6 +239,7 @@ export function loadMixScenario(name: string, connections: number): FigureScenar
         const figures: LoadMixFigures = {
           scenario: name,
           topology: options.topology,
+          sharedWithPrevious: reused,
           connections,
           durationSeconds: driver.durationSeconds,
           repeatShare: options.repeatShare,
@@ -223,16 +272,10 @@ export function loadMixScenario(name: string, connections: number): FigureScenar
         if (total.non2xx + total.unexpected > 0) failures.push(`${name}: ${total.non2xx + total.unexpected} responses with an unexpected status (${JSON.stringify(total.statuses)})`);
         if (driver.errors > 0) failures.push(`${name}: ${driver.errors} connection errors (${driver.timeouts} timeouts)`);
         if (events.failed) failures.push(`${name}: ${events.failed} task attempts failed`);
-        return { lines: describeMix(figures), data: figures, mix: figures, failures };
+        return { lines: [...(reused ? ['(on the deployment and data of the previous load level of this run)'] : []), ...describeMix(figures)], data: figures, mix: figures, failures };
       } catch (err) {
         failures.push(`${name}: ${(err as Error).message}`);
         return { lines: [], data: null, failures };
-      } finally {
-        try {
-          await teardown();
-        } catch (err) {
-          failures.push(`${name} teardown: ${(err as Error).message}`);
-        }
       }
     },
   };

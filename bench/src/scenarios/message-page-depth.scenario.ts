@@ -66,21 +66,37 @@ async function messageAt(client: pg.Client, conversationId: string, position: nu
   return id;
 }
 
-async function latencies(request: HttpRequestSpec, agent: http.Agent, count: number, inFlight: number, failures: string[], label: string): Promise<number[]> {
-  const out: number[] = [];
+/**
+ * `count` requests of every target, `inFlight` at a time, the targets taken in turn by every
+ * worker (each starting at a different one): interleaved request by request, so that a change in
+ * the machine's load during the round weighs on every target alike. Latencies per target.
+ */
+async function interleaved(
+  targets: ReadonlyArray<{ target: string; request: HttpRequestSpec }>,
+  agent: http.Agent,
+  count: number,
+  inFlight: number,
+  failures: string[],
+): Promise<number[][]> {
+  const out = targets.map(() => [] as number[]);
+  const bad = targets.map(() => 0);
   let next = 0;
-  let bad = 0;
+  const total = count * targets.length;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (next < count) {
-        next++;
-        const sent = await send(request, agent);
-        if (sent.status === 200) out.push(sent.ms);
-        else bad++;
+      while (next < total) {
+        const i = next++ % targets.length;
+        const t = targets[i];
+        if (t === undefined) continue;
+        const sent = await send(t.request, agent);
+        if (sent.status === 200) out[i]?.push(sent.ms);
+        else bad[i] = (bad[i] ?? 0) + 1;
       }
     }),
   );
-  if (bad > 0) failures.push(`${label}: ${bad} requests did not answer 200`);
+  bad.forEach((n, i) => {
+    if (n > 0) failures.push(`${targets[i]?.target ?? '?'}: ${n} requests did not answer 200`);
+  });
   return out;
 }
 
@@ -90,12 +106,12 @@ async function latencies(request: HttpRequestSpec, agent: http.Agent, count: num
  * the messages table. Measured: the first page (`?limit=50`, the newest messages: the API serves it
  * from its conversation cache) and a deep page (`?limit=50&before=<id>`: an index range scan on
  * (conversation_id, seq) from the anchor; at 100,000 the anchor is the 50,001st message), with
- * latencies timed per request (µs precision), 4 in flight, interleaved in rounds.
+ * latencies timed per request (µs precision), 4 in flight, the targets interleaved request by request.
  */
 export const messagePageDepthScenario: FigureScenario = {
   kind: 'figure',
   name: 'message-page-depth',
-  description: `GET /v1/conversations/:id/messages?limit=${LIMIT}, first page and a deep page (before=<id>), in a conversation of ${DEEP.toLocaleString('en-US')} messages vs one of ${SHALLOW}; ${IN_FLIGHT} in flight, ${ROUNDS} interleaved rounds of ${PER_ROUND}; fresh PostgreSQL, no Redis; goal p50 ≤ ${PAGE_DEPTH_GOAL}×`,
+  description: `GET /v1/conversations/:id/messages?limit=${LIMIT}, first page and a deep page (before=<id>), in a conversation of ${DEEP.toLocaleString('en-US')} messages vs one of ${SHALLOW}; ${IN_FLIGHT} in flight, targets interleaved request by request, ${ROUNDS} rounds of ${PER_ROUND} each; fresh PostgreSQL, no Redis; goal p50 ≤ ${PAGE_DEPTH_GOAL}×`,
   async run({ progress, onCleanup, baseline }: FigureContext): Promise<FigureOutcome> {
     const failures: string[] = [];
     let bench: BenchApi | null = null;
@@ -145,16 +161,12 @@ export const messagePageDepthScenario: FigureScenario = {
         if (items !== LIMIT) throw new Error(`${t.target}: answered ${sent.status} with ${items} messages, expected ${LIMIT}`);
       }
       progress('message-page-depth: warm-up');
-      for (const t of targets) await latencies(t.request, agent, 100, IN_FLIGHT, failures, `${t.target} (warm-up)`);
+      await interleaved(targets, agent, 60, IN_FLIGHT, []);
       const samples = targets.map(() => [] as number[][]);
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => targets.length - 1 - i);
-        for (const i of order) {
-          const t = targets[i];
-          if (t === undefined) continue;
-          progress(`message-page-depth: round ${round + 1}/${ROUNDS}, ${t.target}`);
-          samples[i]?.push(await latencies(t.request, agent, PER_ROUND, IN_FLIGHT, failures, t.target));
-        }
+        progress(`message-page-depth: round ${round + 1}/${ROUNDS}, ${PER_ROUND} requests of each target, interleaved`);
+        const measured = await interleaved(targets, agent, PER_ROUND, IN_FLIGHT, failures);
+        measured.forEach((m, i) => samples[i]?.push(m));
       }
       const figures: PageDepthFigures[] = targets.map((t, i) => {
         const rounds = samples[i] ?? [];
@@ -195,7 +207,7 @@ export const messagePageDepthScenario: FigureScenario = {
         ...figures.map((f) => `${f.target}: p50 ${ms(f.p50Ms)}, p95 ${ms(f.p95Ms)}, p99 ${ms(f.p99Ms)} (${f.requests} requests; p50 per round ${f.roundsP50Ms.map((x) => x.toFixed(2)).join(' / ')})`),
         `first page (from the conversation cache): p50 at ${DEEP.toLocaleString('en-US')} ÷ at ${SHALLOW} = ${data.ratios.first.toFixed(2)}× (goal ≤ ${PAGE_DEPTH_GOAL}×: ${met(data.ratios.first)})`,
         `deep page (database, before=<id>): p50 at ${DEEP.toLocaleString('en-US')} ÷ at ${SHALLOW} = ${data.ratios.deep.toFixed(2)}× (goal ≤ ${PAGE_DEPTH_GOAL}×: ${met(data.ratios.deep)})${data.deepToPgPk === null ? '' : `; deep page at ${DEEP.toLocaleString('en-US')} = ${data.deepToPgPk.toFixed(2)}× the p50 of one pg primary-key SELECT over HTTP`}`,
-        `(medians of per-round ratios; latency timed per request from the bench, ${IN_FLIGHT} in flight over keep-alive connections)`,
+        `(medians of per-round ratios; latency timed per request from the bench, ${IN_FLIGHT} in flight over keep-alive connections, the targets interleaved request by request)`,
       ];
       return { lines, data, failures };
     } catch (err) {

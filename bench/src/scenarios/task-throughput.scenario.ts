@@ -12,8 +12,8 @@ import { median, percentile } from '../stats.util.js';
  * raw BullMQ runs about ten times faster, so it gets more jobs (its rate is then not dominated by the
  * ramp at the start and the tail at the end).
  */
-const RAW_N = 20_000;
-const OURS_N = 6_000;
+const RAW_N = 12_000;
+const OURS_N = 4_000;
 /** Jobs per `addBulk` / tasks per `submitMany`. */
 const BATCH = 100;
 /** Jobs run at once, raw BullMQ worker and processor alike. */
@@ -21,12 +21,12 @@ const CONCURRENCY = 16;
 /** PostgreSQL pool of the processor's DataSource. */
 const POOL = 20;
 /** Rounds of raw → ours → ours → raw. */
-const ROUNDS = 3;
+const ROUNDS = 2;
 /** Single submit calls per latency measurement. */
-const LATENCY_CALLS = 1_000;
+const LATENCY_CALLS = 500;
 const LATENCY_IN_FLIGHT = 16;
 /** In-process driver measurements (after the BullMQ rounds). */
-const IN_PROCESS_RUNS = 2;
+const IN_PROCESS_RUNS = 1;
 /** Goal of the issue: the processor at least half of raw BullMQ's rate. Printed, never enforced. */
 const GOAL = 0.5;
 /** Past this, a measurement is declared stuck (a failure, not a figure). */
