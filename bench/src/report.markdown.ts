@@ -78,7 +78,7 @@ function mixSection(m: LoadMixFigures): string[] {
       .map(([k, r]) => `${r.toFixed(1)}× ${k}`)
       .join(', ')}`,
     `- cache hit rate (all processes, during the load): ${m.caches.map((c) => `${c.cache} ${pct(c.hitRate)} (${c.hits} / ${c.hits + c.misses})`).join(' · ')}`,
-    `- upstream: ${m.upstream.calls} model calls (${m.upstream.toolCallReplies} answered with a tool call), at most ${m.upstream.maxInFlight} at once`,
+    `- upstream: ${m.upstream.calls} model calls (${m.upstream.streamedCalls} streamed, ${m.upstream.toolCallReplies} answered with a tool call), at most ${m.upstream.maxInFlight} at once`,
     `- tasks: ${m.tasks.submitted} submitted, ${m.tasks.completed} completed during the load (${f1(m.tasks.completedPerSec)}/s), ${m.tasks.failed} failed, ${m.tasks.pendingAtEnd ?? '–'} pending at the end`,
     ...m.processes.map(
       (p) => `- process ${p.label} (${p.role}): RSS ${f0(p.rssBeforeMb)} → ${f0(p.rssAfterMb)} MB; event-loop lag p99 ${f1(p.lagIdleP99Ms)} ms idle → ${f1(p.lagLoadP99Ms)} ms under load; CPU ${p.cpuMs === null ? '–' : `${(p.cpuMs / 1000).toFixed(1)} s`} under load, ${f0(p.idleCpuPercent)}% of a core over the idle second before`,

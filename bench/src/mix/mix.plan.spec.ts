@@ -45,7 +45,7 @@ describe('mix plan', () => {
 
   it('follows a created conversation with a repeated popular prompt into it', () => {
     const s = state();
-    const weights = { ...mixWeights(1), list: 0, get: 0, page: 0, async: 0, tool: 0, asyncTool: 0 };
+    const weights = { ...mixWeights(1), list: 0, get: 0, page: 0, stream: 0, async: 0, tool: 0, asyncTool: 0 };
     const create = nextRequest(s, weights, 1);
     expect(create).toMatchObject({ operation: 'create conversation', method: 'POST', path: '/v1/conversations' });
     s.repeatInto = 'new-id';
@@ -68,7 +68,7 @@ describe('mix plan', () => {
         const body = JSON.parse(r.body ?? '');
         if (r.path.endsWith('/messages')) {
           expect(typeof body.content).toBe('string');
-          expect(['sync', 'async']).toContain(body.mode);
+          expect(['sync', 'async', 'stream']).toContain(body.mode);
         }
         if (r.path.includes('/tools/')) expect(typeof body.arguments.expression).toBe('string');
       } else {
@@ -81,7 +81,7 @@ describe('mix plan', () => {
   it('makes new prompts unique per connection and request', () => {
     const a = state(1);
     const b = { ...state(1), tag: 'c1' };
-    const weights = { ...mixWeights(0), list: 0, get: 0, page: 0, postTool: 0, async: 0, tool: 0, asyncTool: 0 };
+    const weights = { ...mixWeights(0), list: 0, get: 0, page: 0, postTool: 0, stream: 0, async: 0, tool: 0, asyncTool: 0 };
     const bodies = new Set<string>();
     for (let i = 0; i < 50; i++) {
       bodies.add(nextRequest(a, weights, 0).body ?? '');

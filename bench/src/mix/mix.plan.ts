@@ -10,6 +10,7 @@ export type OperationName =
   | 'read message page'
   | 'post message (new prompt)'
   | 'post message (tool call)'
+  | 'post message (stream)'
   | 'create conversation'
   | 'post message (repeated prompt)'
   | 'post message async'
@@ -17,7 +18,7 @@ export type OperationName =
   | 'tool invoke async';
 
 /** A drawable operation; `create conversation` + `post message (repeated prompt)` is one draw of `repeat`. */
-export type Draw = 'list' | 'get' | 'page' | 'post' | 'postTool' | 'repeat' | 'async' | 'tool' | 'asyncTool';
+export type Draw = 'list' | 'get' | 'page' | 'post' | 'postTool' | 'stream' | 'repeat' | 'async' | 'tool' | 'asyncTool';
 
 export type MixWeights = Record<Draw, number>;
 
@@ -25,7 +26,8 @@ export type MixWeights = Record<Draw, number>;
  * Reads dominate, as in any chat client (open the list, open a conversation, scroll); one request
  * in five writes. `repeatShare` then splits the posted prompts: that share repeats an earlier,
  * popular prompt in a new conversation (an AI-response cache hit once the prompt was answered for
- * that user), the rest is new (a model call).
+ * that user), the rest is new (a model call): half plain, a quarter streamed, a quarter asking for
+ * a tool.
  */
 export function mixWeights(repeatShare: number): MixWeights {
   const posts = 14;
@@ -33,7 +35,8 @@ export function mixWeights(repeatShare: number): MixWeights {
     list: 18,
     get: 12,
     page: 32,
-    post: posts * (1 - repeatShare) * 0.75,
+    post: posts * (1 - repeatShare) * 0.5,
+    stream: posts * (1 - repeatShare) * 0.25,
     postTool: posts * (1 - repeatShare) * 0.25,
     repeat: posts * repeatShare,
     async: 5,
@@ -151,6 +154,14 @@ export function nextRequest(state: ConnectionState, weights: MixWeights, repeatS
         path: `/v1/conversations/${conversation()}/messages`,
         body: json({ content: `CALL calculator {"expression":"${n}*3+${state.tag.length}"}`, mode: 'sync' }),
       };
+    case 'stream':
+      // Server-sent events: the latency is the whole stream, up to the last event.
+      return {
+        operation: 'post message (stream)',
+        method: 'POST',
+        path: `/v1/conversations/${conversation()}/messages`,
+        body: json({ content: `Streamed question ${state.tag}-${n}: tell me about topic ${n}.`, mode: 'stream' }),
+      };
     case 'repeat':
       return { operation: 'create conversation', method: 'POST', path: '/v1/conversations', body: json({ title: `Quick question ${state.tag}-${n}` }) };
     case 'async':
@@ -181,6 +192,7 @@ export const EXPECTED_STATUS: Record<OperationName, number> = {
   'read message page': 200,
   'post message (new prompt)': 201,
   'post message (tool call)': 201,
+  'post message (stream)': 200,
   'create conversation': 201,
   'post message (repeated prompt)': 201,
   'post message async': 202,
@@ -189,4 +201,4 @@ export const EXPECTED_STATUS: Record<OperationName, number> = {
 };
 
 /** Operations that wait for a model answer in the request (the rest never call the model). */
-export const MODEL_OPERATIONS: ReadonlySet<OperationName> = new Set(['post message (new prompt)', 'post message (tool call)', 'post message (repeated prompt)']);
+export const MODEL_OPERATIONS: ReadonlySet<OperationName> = new Set(['post message (new prompt)', 'post message (tool call)', 'post message (stream)', 'post message (repeated prompt)']);

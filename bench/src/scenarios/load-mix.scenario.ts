@@ -54,7 +54,7 @@ export function describeMix(m: LoadMixFigures): string[] {
       .map(([name, r]) => `; ${r.toFixed(1)}× ${name} (${f0(m.baselines.find((b) => b.target === name)?.cpuUsPerRequest)} µs)`)
       .join('')}`,
     `cache hit rate during the load: ${m.caches.map((c) => `${c.cache} ${pct(c.hitRate)} (${c.hits}/${c.hits + c.misses}${c.errors > 0 ? `, ${c.errors} errors` : ''})`).join(' · ')}`,
-    `upstream (fake model): ${m.upstream.calls} calls (${m.upstream.toolCallReplies} answered with a tool call), at most ${m.upstream.maxInFlight} at once`,
+    `upstream (fake model): ${m.upstream.calls} calls (${m.upstream.streamedCalls} streamed, ${m.upstream.toolCallReplies} answered with a tool call), at most ${m.upstream.maxInFlight} at once`,
     `tasks: ${m.tasks.submitted} submitted, ${m.tasks.completed} completed during the load (${f1(m.tasks.completedPerSec)}/s), ${m.tasks.failed} failed; pending at the end: ${m.tasks.pendingAtEnd ?? '-'}`,
     ...m.processes.map(
       (p) =>
