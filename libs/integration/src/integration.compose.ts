@@ -1,7 +1,7 @@
 import { AsyncProcessorModule, type AsyncProcessorOptions } from '@chat/async';
 import { PerformanceCacheModule, type PerformanceCacheOptions } from '@chat/cache';
 import { PerformanceMonitoringModule, type PerformanceMonitoringOptions } from '@chat/monitoring';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { PerformanceIntegrationExtras, PerformanceIntegrationOptions, ResolvedExtras } from './integration.options.js';
 import { INTEGRATION_OPTIONS, INTEGRATION_SUBSYSTEMS } from './integration.tokens.js';
 
@@ -25,6 +25,19 @@ export function monitorOptions(o: PerformanceIntegrationOptions): PerformanceMon
 }
 
 /**
+ * `forRoot(options)`: Nest provides the options without the extras' keys, and `cache`, `queue` and
+ * `monitor` are both (a boolean turns the subsystem off or on, an object configures its lib), so
+ * each lib's configuration would be dropped silently. Put the objects back; `forRootAsync` is not
+ * affected (its factory's result is provided as is, its extras sit beside `useFactory`).
+ */
+function withLibOptions(provider: Provider, extras: PerformanceIntegrationExtras): Provider {
+  if (typeof provider !== 'object' || provider.provide !== INTEGRATION_OPTIONS || !('useValue' in provider)) return provider;
+  const given = extras as Record<string, unknown>;
+  const libs = Object.fromEntries(['cache', 'queue', 'monitor'].filter((key) => typeof given[key] === 'object' && given[key] !== null).map((key) => [key, given[key]]));
+  return { ...provider, useValue: { ...(provider.useValue as PerformanceIntegrationOptions), ...libs } };
+}
+
+/**
  * Turns `PerformanceIntegrationModule.forRoot/forRootAsync(...)` into the module tree: an options
  * host (the app's options provider and its imports), then each lib turned on, configured from
  * those options through its own `forRootAsync`. Shutdown order is not left to module order (global
@@ -35,7 +48,7 @@ export function composeIntegration(definition: DynamicModule, extras: Performanc
   const host: DynamicModule = {
     module: IntegrationOptionsHost,
     imports: definition.imports ?? [],
-    providers: definition.providers ?? [],
+    providers: (definition.providers ?? []).map((provider) => withLibOptions(provider, extras)),
     exports: [INTEGRATION_OPTIONS],
   };
   const fromHost = { imports: [host], inject: [INTEGRATION_OPTIONS] };

@@ -33,7 +33,7 @@ const sum = (points: ReadonlyArray<{ count: number }> | undefined): number => (p
 /** A metric's samples from prom-client's registry (what `/metrics` serves). */
 async function samples(name: string): Promise<Array<{ labels: Record<string, string>; value: number }>> {
   const families = parsePrometheusText(await register.metrics());
-  return (families.get(name)?.samples ?? []) as Array<{ labels: Record<string, string>; value: number }>;
+  return families.get(name)?.samples ?? [];
 }
 
 beforeAll(async () => {
@@ -161,6 +161,9 @@ describe('dashboard() with real components', () => {
     expect(d.series?.requests.count.reduce((a, b) => a + b, 0)).toBe(d.requests?.total);
     expect(d.series?.cacheHitRate['conversation']?.some((r) => r !== null && r > 0)).toBe(true);
     expect(d.series?.queue.completed.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(11);
+    // Backlog readings (every 200 ms here) give the queue-depth series its points.
+    expect(d.series?.queue.depth.some((v) => v !== null)).toBe(true);
+    expect(d.series?.queue.depth.at(0)).toBeNull();
 
     expect(d.score.value).toBeGreaterThanOrEqual(0);
     expect(d.score.value).toBeLessThanOrEqual(100);

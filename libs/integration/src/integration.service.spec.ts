@@ -1,8 +1,10 @@
 import { QueueUnavailableError } from '@chat/async';
+import type { PerformanceMonitorService } from '@chat/monitoring';
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, Histogram, register } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { PassThroughNamespace } from './facade/pass-through.namespace.js';
+import { alert } from './testing/dashboard.fixture.js';
 import type { PerformanceIntegrationOptions } from './integration.options.js';
 import { PerformanceIntegrationService } from './integration.service.js';
 
@@ -169,6 +171,17 @@ describe('PerformanceIntegrationService with everything off: health and dashboar
         monitor: { status: 'disabled' },
       },
     });
+  });
+
+  it('health(): a firing critical alert of the monitor degrades the status; a pending one does not', async () => {
+    let active = [alert({ severity: 'critical', state: 'firing' })];
+    const monitor = { alerts: { active: () => active } } as unknown as PerformanceMonitorService;
+    const s = new PerformanceIntegrationService({}, { cache: false, queue: false, monitor: true }, null, null, null, null, null, monitor);
+    const h = await s.health();
+    expect(h.status).toBe('degraded');
+    expect(h.components.monitor).toEqual({ status: 'up' });
+    active = [alert({ severity: 'critical', state: 'pending' })];
+    expect((await s.health()).status).toBe('ok');
   });
 
   it('dashboard(): no queue, requests, database or series; caches null; the process\'s own figures; a score', async () => {

@@ -185,6 +185,40 @@ describe('EventBridge', () => {
     setInterval.mockRestore();
   });
 
+  it('keeps the last backlog reading of each minute for the dashboard\'s depth series, 24 h at most', async () => {
+    const start = Date.UTC(2026, 10, 23, 2, 0, 0);
+    vi.setSystemTime(start + 5_000);
+    const { b, tasks } = bridge();
+    if (tasks === null) throw new Error('no tasks');
+    expect(b.backlog()).toEqual([]);
+    tasks.pending = 4;
+    await b.readBacklog();
+    vi.setSystemTime(start + 50_000);
+    tasks.pending = 6;
+    await b.readBacklog();
+    vi.setSystemTime(start + 3 * 60_000 + 1);
+    tasks.pending = 1;
+    await b.readBacklog();
+    expect(b.backlog()).toEqual([
+      { minute: start, value: 6 },
+      { minute: start + 3 * 60_000, value: 1 },
+    ]);
+    // A failed reading leaves no point.
+    tasks.store.pendingCount.mockRejectedValueOnce(new Error('down'));
+    vi.setSystemTime(start + 4 * 60_000);
+    await b.readBacklog();
+    expect(b.backlog()).toHaveLength(2);
+
+    for (let m = 5; m < 5 + 24 * 60; m++) {
+      vi.setSystemTime(start + m * 60_000);
+      await b.readBacklog();
+    }
+    const kept = b.backlog();
+    expect(kept).toHaveLength(24 * 60);
+    expect(kept[0]?.minute).toBe(start + 5 * 60_000);
+    expect(kept.at(-1)?.minute).toBe(start + (4 + 24 * 60) * 60_000);
+  });
+
   it('detachAll twice is harmless', () => {
     const { b } = bridge();
     b.attach();

@@ -3,6 +3,10 @@ import type { CacheEngine, CacheEvent } from '@chat/cache';
 import type { PerformanceMonitorService } from '@chat/monitoring';
 import { Logger } from '@nestjs/common';
 
+const MINUTE = 60_000;
+/** Minutes of queue depth kept (the monitor's retention). */
+const DEPTH_MINUTES = 24 * 60;
+
 /** A cache event as the monitor counts it; events the monitor does not count give null. */
 export function cacheEventForMonitor(event: CacheEvent): Parameters<PerformanceMonitorService['recordCache']>[0] | null {
   switch (event.type) {
@@ -45,6 +49,8 @@ export class EventBridge {
   private readonly logger = new Logger('PerformanceIntegration');
   private readonly detach: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The last backlog reading of each minute (epoch ms of its start → pending tasks), oldest first, 24 h at most. */
+  private readonly depth = new Map<number, number>();
 
   constructor(
     private readonly monitor: PerformanceMonitorService,
@@ -83,10 +89,21 @@ export class EventBridge {
     for (const detach of this.detach.splice(0)) detach();
   }
 
+  /**
+   * Pending tasks at the end of each minute a reading was taken in, oldest first: the dashboard's
+   * queue-depth series (the monitor keeps only the latest reading, for its alert rule and gauge).
+   */
+  backlog(): Array<{ minute: number; value: number }> {
+    return [...this.depth].map(([minute, value]) => ({ minute, value }));
+  }
+
   async readBacklog(): Promise<void> {
     if (this.tasks === null) return;
     try {
-      this.monitor.setQueuePending(await this.tasks.store.pendingCount());
+      const pending = await this.tasks.store.pendingCount();
+      this.monitor.setQueuePending(pending);
+      this.depth.set(Math.floor(Date.now() / MINUTE) * MINUTE, pending);
+      if (this.depth.size > DEPTH_MINUTES) this.depth.delete(this.depth.keys().next().value as number);
     } catch (error) {
       this.logger.debug(`task backlog unavailable: ${error instanceof Error ? error.message : String(error)}`);
     }

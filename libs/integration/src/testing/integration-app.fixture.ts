@@ -81,7 +81,7 @@ class ProbeController {
   /** A conversation read through the conversation cache. */
   @Get('conversations/:id')
   async conversation(@Param('id') id: string): Promise<{ cached: boolean; value: unknown }> {
-    return this.integration.conversation('owner-1', id, async () => ({ id, title: `conversation ${id}` }));
+    return this.integration.conversation('owner-1', id, () => Promise.resolve({ id, title: `conversation ${id}` }));
   }
 
   @Get('ok')
@@ -114,7 +114,8 @@ function appModule(options: StartOptions): DynamicModule {
   const adjust = options.adjust ?? ((o: PerformanceIntegrationOptions) => o);
   const integration =
     options.declare === 'forRoot'
-      ? PerformanceIntegrationModule.forRoot({ ...adjust(integrationOptions(options.config, options.dataSource ?? null)), ...extras })
+      ? // forRoot's type cannot take the libs' configurations (`cache`, `queue`, `monitor` are also its boolean extras): a cast.
+        PerformanceIntegrationModule.forRoot({ ...adjust(integrationOptions(options.config, options.dataSource ?? null)), ...extras } as unknown as Parameters<typeof PerformanceIntegrationModule.forRoot>[0])
       : PerformanceIntegrationModule.forRootAsync({
           imports: [TestConfigModule.register(options.config)],
           inject: [TEST_CONFIG, getDataSourceToken()],
@@ -144,7 +145,11 @@ export interface IntegrationApp {
 }
 
 export async function startIntegrationApp(options: StartOptions): Promise<IntegrationApp> {
-  const app = await NestFactory.create<NestFastifyApplication>(appModule(options), new FastifyAdapter(), { logger: ['error'] });
+  const app = await NestFactory.create<NestFastifyApplication>(appModule(options), new FastifyAdapter(), {
+    logger: ['error'],
+    // A failing start rejects (Nest's default aborts the process).
+    abortOnError: false,
+  });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
@@ -183,7 +188,7 @@ export async function eventually<T>(probe: () => Promise<T | null | undefined | 
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
     }
     await sleep(25);
   }
