@@ -236,4 +236,16 @@ describe('MinuteCounter', () => {
       { minute: at(65), count: 4 },
     ]);
   });
+
+  it('counts a run of events in the same minute, then a step back and forth around the minute, each in its own minute', () => {
+    const counter = new MinuteCounter(60);
+    for (let s = 0; s < 60; s++) counter.add(at(10, s));
+    counter.add(at(11, 0)); // the first event of the next minute
+    counter.add(at(10, 59.999)); // a late event of the previous one
+    counter.add(at(11, 30), 3);
+    expect(counter.points(at(11, 59), DAY)).toEqual([
+      { minute: at(10), count: 61 },
+      { minute: at(11), count: 4 },
+    ]);
+  });
 });

@@ -200,4 +200,34 @@ describe('MonitorMetrics', () => {
     expect(off.has('process_resident_memory_bytes')).toBe(false);
     expect([...off.keys()].some((name) => name.startsWith('nodejs_') || name.startsWith('process_'))).toBe(false);
   });
+
+  it('keeps counting into a resolved series, and into a new one after the registry was reset', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false });
+    const series = m.requestSeries('get', '/v1/items/:id', 200);
+    for (let i = 0; i < 3; i++) m.observeRequest(series, 2);
+    for (let i = 0; i < 2; i++) m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l1' });
+    m.recordCache({ cache: 'conversation', outcome: 'miss' });
+    let families = await scrape(m);
+    const http = histogramSeries(get(families, 'http_server_request_duration_seconds'));
+    expect(http.map((s) => [s.labels, s.count])).toEqual([[{ http_request_method: 'GET', http_route: '/v1/items/:id', http_response_status_code: '200' }, 3]]);
+    expect(sample(get(families, 'cache_operations_total'), { cache: 'conversation', result: 'hit', tier: 'l1' })?.value).toBe(2);
+
+    m.registry.resetMetrics();
+    expect(series.live).toBe(false);
+    m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l1' });
+    m.observeRequest(m.requestSeries('GET', '/v1/items/:id', 200), 2);
+    families = await scrape(m);
+    expect(sample(get(families, 'cache_operations_total'), { cache: 'conversation', result: 'hit', tier: 'l1' })?.value).toBe(1);
+    expect(sample(get(families, 'cache_operations_total'), { cache: 'conversation', result: 'miss', tier: '' })).toBeUndefined();
+    expect(histogramSeries(get(families, 'http_server_request_duration_seconds')).map((s) => s.count)).toEqual([1]);
+  });
+
+  it('labels cache events past the cap (other), without remembering their names', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false, maxLabelValues: 1 });
+    m.recordCache({ cache: 'a', outcome: 'hit', tier: 'l2' });
+    for (let i = 0; i < 3; i++) m.recordCache({ cache: `b${i}`, outcome: 'error' });
+    const cache = get(await scrape(m), 'cache_operations_total');
+    expect(sample(cache, { cache: 'a', result: 'hit', tier: 'l2' })?.value).toBe(1);
+    expect(sample(cache, { cache: OTHER_LABEL, result: 'error', tier: '' })?.value).toBe(3);
+  });
 });

@@ -29,6 +29,50 @@ describe('MonitorRequestContext', () => {
     expect(context.current()).toBeUndefined();
   });
 
+  it('binds a handle to the carrier and makes its state on first use only; leave() drops it', () => {
+    const carrier: object = {};
+    const handle = { route: '/items/:id' };
+    let made = 0;
+    const context = new MonitorRequestContext({
+      carrier: () => carrier,
+      resolve: (h) => {
+        made++;
+        return context.open({ route: (h as typeof handle).route, method: 'GET' }, 7);
+      },
+    });
+    expect(context.bind(handle)).toBe(carrier);
+    expect(made).toBe(0);
+    expect(context.current()).toMatchObject({ name: 'GET /items/:id', startedAt: 7 });
+    expect(made).toBe(1);
+    context.leave(carrier, handle);
+    expect(context.current()).toBeUndefined();
+    // A carrier that has moved on to another request is left alone.
+    const other = {};
+    context.bind(other);
+    context.leave(carrier, handle);
+    context.current();
+    expect(made).toBe(2);
+  });
+
+  it('without a carrier, enter() runs the request in its own context with the handle, and leave() ends it there', async () => {
+    const handle = {};
+    const state = new MonitorRequestContext().open({ route: '/x', method: 'GET' });
+    const context = new MonitorRequestContext({ resolve: (h) => (h === handle ? state : undefined) });
+    const seen: unknown[] = [];
+    let later: Promise<void> = Promise.resolve();
+    const holder = context.enter(handle, () => {
+      seen.push(context.current());
+      later = new Promise<void>((resolve) => setTimeout(resolve, 1)).then(() => {
+        seen.push(context.current());
+      });
+    });
+    expect(context.current()).toBeUndefined();
+    // The request ended before its continuation ran: a late query there is not the request's.
+    context.leave(holder, handle);
+    await later;
+    expect(seen).toEqual([state, undefined]);
+  });
+
   it('finishes once, and ignores queries after the end', () => {
     const context = new MonitorRequestContext();
     let finished = 0;

@@ -223,7 +223,7 @@ export class MonitorRequestContext {
       held = stored instanceof MonitorRequestState ? stored : stored?.[STATE];
     }
     if (held === undefined || held === null || held instanceof MonitorRequestState) return held ?? undefined;
-    return this.resolve?.(held as object);
+    return this.resolve?.(held);
   }
 
   /** Finishes the given request (default: the current one). */
