@@ -8,10 +8,12 @@ export interface CliChoice {
   list: boolean;
   /** Also write BENCHMARKS.md and docs/benchmarks.svg at the repository root. */
   writeBenchmarks: boolean;
+  /** Run nothing: render the reports again from this JSON report of an earlier run. */
+  from: string | null;
 }
 
 export const USAGE = `usage: npm run bench -- [--scenario <name>]... [--duration <s>] [--rounds <n>] [--warmup <s>] [--connections <n>]
-                      [--topology single|cluster] [--mix-duration <s>] [--repeat-share <0..1>] [--write-benchmarks] [--list]
+                      [--topology single|cluster] [--mix-duration <s>] [--repeat-share <0..1>] [--write-benchmarks] [--from <json>] [--list]
   --scenario          run only this scenario (repeatable; default: all)
   --duration          measured seconds per target per round (default 5)
   --rounds            measured rounds, targets interleaved ABC-CBA (default 2)
@@ -22,6 +24,7 @@ export const USAGE = `usage: npm run bench -- [--scenario <name>]... [--duration
   --mix-duration      measured seconds of each load scenario's mix (default 30)
   --repeat-share      share of the load scenarios' posted prompts that repeat a popular one (default 0.5)
   --write-benchmarks  also write BENCHMARKS.md and docs/benchmarks.svg (the report of this run)
+  --from <json>       run nothing: render the text, Markdown and SVG reports again from an earlier run's JSON
   --list              list the scenarios and exit`;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = false): number {
@@ -44,6 +47,7 @@ export function parseCli(argv: string[], known: readonly Scenario[]): CliChoice 
       'mix-duration': { type: 'string' },
       'repeat-share': { type: 'string' },
       'write-benchmarks': { type: 'boolean', default: false },
+      from: { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -72,5 +76,6 @@ export function parseCli(argv: string[], known: readonly Scenario[]): CliChoice 
     help: values.help,
     list: values.list,
     writeBenchmarks: values['write-benchmarks'],
+    from: values.from ?? null,
   };
 }

@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { BenchRunner } from './bench.runner.js';
+import type { RunOptions, ScenarioResult } from './bench.types.js';
 import { CleanupStack } from './cleanup.stack.js';
 import { parseCli, USAGE } from './cli.args.js';
 import { BENCH_API_ENTRY } from './api/api.fixture.js';
 import { evaluateGoals, renderGoalLines } from './goals.js';
-import { machineInfo } from './machine.info.js';
+import { machineInfo, type MachineInfo } from './machine.info.js';
 import { writeReports } from './report.files.js';
 import { writeJsonReport } from './report.json.js';
 import { renderReport } from './report.table.js';
@@ -13,6 +15,20 @@ import { SCENARIOS } from './scenarios/scenario.registry.js';
 const progress = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
+
+/** Renders the reports of an earlier run again from its JSON (e.g. after a change to the Markdown or the chart). */
+async function rerender(path: string, writeBenchmarks: boolean): Promise<number> {
+  const saved = JSON.parse(await readFile(path, 'utf8')) as { machine: MachineInfo; options: RunOptions; scenarios: ScenarioResult[]; elapsedSeconds?: number; apiEntry?: string | null };
+  const results = saved.scenarios;
+  const goals = evaluateGoals(results);
+  process.stdout.write(`${renderReport(saved.machine, saved.options, results)}\n${renderGoalLines(goals).join('\n')}\n`);
+  const written = await writeReports(
+    { machine: saved.machine, options: saved.options, results, goals, elapsedSeconds: saved.elapsedSeconds ?? 0, ...(saved.apiEntry ? { apiEntry: saved.apiEntry } : {}) },
+    writeBenchmarks,
+  );
+  process.stdout.write(`\nreports: ${written.join(', ')}\n`);
+  return results.some((r) => r.failures.length > 0) ? 1 : 0;
+}
 
 async function main(): Promise<number> {
   let cli;
@@ -30,6 +46,8 @@ async function main(): Promise<number> {
     for (const s of SCENARIOS) process.stdout.write(`${s.name}: ${s.description}\n`);
     return 0;
   }
+
+  if (cli.from !== null) return rerender(cli.from, cli.writeBenchmarks);
 
   const cleanup = new CleanupStack();
   const interrupt = (signal: NodeJS.Signals): void => {

@@ -144,7 +144,7 @@ export function renderMarkdown(ctx: MarkdownContext): string {
     `![throughput and p99 per scenario](${ctx.chartPath})`,
     '',
   ];
-  if (mixes.length > 0) lines.push('## Load levels', '', ...loadSummary(mixes), '', 'Several figures per cell (RSS, lag) are per process, in the order api-a / api-b / worker for the cluster.', '');
+  if (mixes.length > 0) lines.push('## Load levels', '', ...loadSummary(mixes), '', 'Several figures per cell (RSS, lag) are per process, in the order api-a / api-b / worker for the cluster. Each connection waits for its answer before it sends again, and about one request in ten waits for the model (≈ 0.45 s), so at low connection counts the mix\'s req/s is bound by the model, not the API: its ratio to hello says little there. The CPU ratio (API CPU per mix request ÷ hello\'s CPU per request, both from /proc) is the cost comparison.', '');
   lines.push('## Scenarios', '');
   for (const r of results) {
     lines.push(`### ${r.scenario}${r.elapsedSeconds === undefined ? '' : ` (${r.elapsedSeconds.toFixed(0)} s)`}`, '', r.description, '');
