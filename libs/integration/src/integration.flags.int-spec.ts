@@ -10,6 +10,7 @@ import {
   deleteKeysUnder,
   eventually,
   startIntegrationApp,
+  timedRequests,
   type IntegrationApp,
   type StartOptions,
 } from './testing/integration-app.fixture.js';
@@ -79,6 +80,7 @@ describe('cache: false', () => {
 
     await completes(t);
 
+    await timedRequests(t, '/probe/conversations/:id', 2);
     const d = await t.service.dashboard();
     expect(d.status).toBe('ok');
     expect(d.components.cache).toEqual({ status: 'disabled', l2: null });
@@ -106,6 +108,7 @@ describe('queue: false', () => {
     expect(await t.get('/probe/conversations/q1')).toMatchObject({ status: 200, body: { cached: false } });
     expect(await t.get('/probe/conversations/q1')).toMatchObject({ status: 200, body: { cached: true } });
 
+    await timedRequests(t, '/probe/conversations/:id', 2);
     const d = await t.service.dashboard();
     expect(d.status).toBe('ok');
     expect(d.components.queue).toEqual({ status: 'disabled', driver: null });

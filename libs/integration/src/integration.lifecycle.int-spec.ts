@@ -96,11 +96,11 @@ describe('app.close()', () => {
     // The libs' connections: ours (this process's sockets), and Redis sees each of them.
     const ours = [...(await ownConnectionsTo(redisPort))].filter((addr) => !socketsBefore.has(addr));
     expect(ours.length).toBeGreaterThanOrEqual(5);
-    const listed = await clientList(admin);
     await eventually(async () => {
       const addrs = new Set((await clientList(admin)).map((c) => c['addr']));
       return ours.every((addr) => addrs.has(addr));
     }, 'Redis to list every connection of ours');
+    const listed = await clientList(admin);
     expect(listed.some((c) => c['name'] === 'chat-integration-health' && ours.includes(c['addr'] ?? ''))).toBe(true);
 
     await t.app.close();

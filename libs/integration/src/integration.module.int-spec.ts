@@ -9,6 +9,7 @@ import {
   deleteKeysUnder,
   eventually,
   startIntegrationApp,
+  timedRequests,
   type IntegrationApp,
 } from './testing/integration-app.fixture.js';
 
@@ -128,6 +129,7 @@ describe('the event bridge', () => {
 describe('dashboard() with real components', () => {
   it('every component up, the caches\' hits, the queue\'s counts, requests, a score; status ok', async () => {
     for (let i = 0; i < 5; i++) expect((await t.get('/probe/ok')).status).toBe(200);
+    await timedRequests(t, '/probe/ok', 5);
     const d = await t.service.dashboard(60);
     expect(d.status).toBe('ok');
     expect(d.components.database.status).toBe('up');
@@ -173,8 +175,11 @@ describe('dashboard() with real components', () => {
 
   it('server errors through Fastify count in the requests figures', async () => {
     const before = (await t.service.dashboard()).requests;
+    const okBefore = before?.byRoute.find((r) => r.route === '/probe/ok')?.count ?? 0;
     expect((await t.get('/probe/fail')).status).toBe(500);
     expect((await t.get('/probe/ok')).status).toBe(200);
+    await timedRequests(t, '/probe/fail', 1);
+    await timedRequests(t, '/probe/ok', okBefore + 1);
     const after = (await t.service.dashboard()).requests;
     expect(after?.total).toBe((before?.total ?? 0) + 2);
     expect(after?.errorRate).toBeGreaterThan(0);

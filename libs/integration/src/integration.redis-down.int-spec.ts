@@ -2,7 +2,7 @@ import { QueueUnavailableError } from '@chat/async';
 import { createTestDatabase, type TestDatabase } from '@chat/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIntegrationApp, type IntegrationApp } from './testing/integration-app.fixture.js';
+import { startIntegrationApp, timedRequests, type IntegrationApp } from './testing/integration-app.fixture.js';
 
 /**
  * Redis configured but not there (a closed port): the module starts, reads go through the cache
@@ -80,6 +80,7 @@ describe('Redis down', () => {
 
   it('requests through the app are still timed', async () => {
     expect((await t.get('/probe/ok')).status).toBe(200);
+    await timedRequests(t, '/probe/ok', 1);
     const d = await t.service.dashboard();
     expect(d.requests?.byRoute.find((r) => r.route === '/probe/ok')?.count).toBeGreaterThanOrEqual(1);
   });

@@ -194,6 +194,14 @@ export async function eventually<T>(probe: () => Promise<T | null | undefined | 
   }
 }
 
+/**
+ * Waits until the monitor has timed `atLeast` requests of `route`: Fastify's onResponse hook, where
+ * a request is timed, can run after the client already has the response.
+ */
+export async function timedRequests(t: IntegrationApp, route: string, atLeast: number): Promise<void> {
+  await eventually(() => (t.service.monitorReport()?.routes.find((r) => r.route === route)?.count ?? 0) >= atLeast, `${atLeast} requests of ${route} timed`);
+}
+
 // ── Redis ──────────────────────────────────────────────────────────────────────────────────────
 
 export function adminRedis(): Redis {
