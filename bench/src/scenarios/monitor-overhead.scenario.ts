@@ -116,7 +116,7 @@ function cpuPerRequestUs(result: TargetResult): number | null {
 }
 
 /** The goal line of one route, from the table's figures (medians, and the median of per-round ratios), then its CPU cost. */
-function goalLines(pair: RoutePair, results: readonly TargetResult[]): string[] {
+function goalLines(pair: RoutePair, results: readonly TargetResult[], subject = 'monitor on'): string[] {
   const off = results.find((r) => r.target === pair.off.name);
   const on = results.find((r) => r.target === pair.on.name);
   if (off === undefined || on === undefined || on.ratio === null) return [`GET ${pair.route}: not measured`];
@@ -125,14 +125,14 @@ function goalLines(pair: RoutePair, results: readonly TargetResult[]): string[] 
   const met = overhead <= GOAL_MAX_OVERHEAD ? 'met' : 'NOT met';
   const noise = on.ratio > 1 + GOAL_MAX_OVERHEAD ? ' — on faster than off by more than the goal: machine noise' : '';
   const lines = [
-    `GET ${pair.route}: monitor on: ${on.requestsPerSec.toFixed(0)} req/s vs off: ${off.requestsPerSec.toFixed(0)} req/s → ${on.ratio.toFixed(2)}× (overhead ${percent(overhead)}; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${met})${noise}`,
+    `GET ${pair.route}: ${subject}: ${on.requestsPerSec.toFixed(0)} req/s vs off: ${off.requestsPerSec.toFixed(0)} req/s → ${on.ratio.toFixed(2)}× (overhead ${percent(overhead)}; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${met})${noise}`,
     `  per round on ÷ off: ${perRound}; p50 ${on.p50Ms.toFixed(1)} vs ${off.p50Ms.toFixed(1)} ms, p99 ${on.p99Ms.toFixed(1)} vs ${off.p99Ms.toFixed(1)} ms`,
   ];
   const cpuOn = cpuPerRequestUs(on);
   const cpuOff = cpuPerRequestUs(off);
   if (cpuOn !== null && cpuOff !== null) {
     lines.push(
-      `  API process CPU per request (user + system, all rounds): on ${cpuOn.toFixed(0)} µs vs off ${cpuOff.toFixed(0)} µs → ${cpuOn >= cpuOff ? '+' : ''}${percent(cpuOn / cpuOff - 1)}`,
+      `  API process CPU per request (user + system, all rounds): ${subject === 'monitor on' ? 'on' : subject} ${cpuOn.toFixed(0)} µs vs off ${cpuOff.toFixed(0)} µs → ${cpuOn >= cpuOff ? '+' : ''}${percent(cpuOn / cpuOff - 1)}`,
     );
   }
   return lines;
@@ -232,7 +232,7 @@ export const monitorOverheadScenario: LoadScenario = {
         async verify(results): Promise<string[]> {
           const lines = [
             `mode ${mode}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) is the subject, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
-            ...pairs.flatMap((pair) => goalLines(pair, results)),
+            ...pairs.flatMap((pair) => goalLines(pair, results, mode === 'off-off' ? 'A/A twin (MONITOR=off)' : 'monitor on')),
             `  processes: subject pid ${onPid}, reference pid ${offPid}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
           ];
           const measured = (target: Target): number =>
