@@ -3,7 +3,7 @@ import { BenchRunner } from './bench.runner.js';
 import type { RunOptions, ScenarioResult } from './bench.types.js';
 import { CleanupStack } from './cleanup.stack.js';
 import { parseCli, USAGE } from './cli.args.js';
-import { BENCH_API_ENTRY } from './api/api.fixture.js';
+import { apiBuild, describeBuild } from './api/api.build.js';
 import { evaluateGoals, renderGoalLines } from './goals.js';
 import { machineInfo, type MachineInfo } from './machine.info.js';
 import { writeReports } from './report.files.js';
@@ -67,12 +67,10 @@ async function main(): Promise<number> {
   process.stdout.write(`${renderReport(machine, cli.options, results)}\n`);
   for (const error of teardownErrors) process.stdout.write(`FAILED: teardown: ${error}\n`);
   process.stdout.write(`${renderGoalLines(goals).join('\n')}\n`);
-  const path = await writeJsonReport(machine, cli.options, results, undefined, { goals, elapsedSeconds, apiEntry: BENCH_API_ENTRY ?? null });
-  const written = await writeReports(
-    { machine, options: cli.options, results, goals, elapsedSeconds, ...(BENCH_API_ENTRY === undefined ? {} : { apiEntry: BENCH_API_ENTRY }) },
-    cli.writeBenchmarks,
-  );
-  process.stdout.write(`\nraw results: ${path}\nreports: ${written.join(', ')}\nwhole run: ${Math.round(elapsedSeconds)} s\n`);
+  const build = apiBuild();
+  const path = await writeJsonReport(machine, cli.options, results, undefined, { goals, elapsedSeconds, apiBuild: build, apiEntry: describeBuild(build) });
+  const written = await writeReports({ machine, options: cli.options, results, goals, elapsedSeconds, apiEntry: describeBuild(build) }, cli.writeBenchmarks);
+  process.stdout.write(`\napi measured: ${describeBuild(build)}\nraw results: ${path}\nreports: ${written.join(', ')}\nwhole run: ${Math.round(elapsedSeconds)} s\n`);
   // A report with failures is not a valid measurement: say so through the exit code.
   return results.some((r) => r.failures.length > 0) || teardownErrors.length > 0 ? 1 : 0;
 }

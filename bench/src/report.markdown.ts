@@ -128,7 +128,7 @@ export interface MarkdownContext {
   goals: readonly GoalResult[];
   /** Path of the chart, relative to the Markdown file. */
   chartPath: string;
-  /** The API build that was measured, when not this checkout's (BENCH_API_ENTRY). */
+  /** The API build that was measured (commit, and the entry when BENCH_API_ENTRY chose another build). */
   apiEntry?: string;
   elapsedSeconds: number;
 }
@@ -139,7 +139,7 @@ export function renderMarkdown(ctx: MarkdownContext): string {
   const mixes = results.flatMap((r) => (r.mix ? [r.mix] : []));
   const lines: string[] = [
     `Run of ${machine.date}: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform}, load average at the start ${machine.loadAverage.join(' ')}; Node ${machine.node}; ${Math.round(ctx.elapsedSeconds)} s in all.`,
-    `Settings: ratio scenarios ${options.connections} connections, ${options.warmupSeconds} s warm-up, ${options.rounds} interleaved round(s) of ${options.durationSeconds} s; load scenarios ${options.mixDurationSeconds} s, topology ${options.topology}, repeat share ${options.repeatShare}.${ctx.apiEntry ? ` API build: ${ctx.apiEntry}.` : ''}`,
+    `Settings: ratio scenarios ${options.connections} connections, ${options.warmupSeconds} s warm-up, ${options.rounds} interleaved round(s) of ${options.durationSeconds} s; load scenarios ${options.mixDurationSeconds} s, topology ${options.topology}, repeat share ${options.repeatShare}.${ctx.apiEntry ? ` API measured: ${ctx.apiEntry}.` : ''}`,
     '',
     `![throughput and p99 per scenario](${ctx.chartPath})`,
     '',
