@@ -8,8 +8,8 @@ export interface CliChoice {
   list: boolean;
   /** Also write BENCHMARKS.md and docs/benchmarks.svg at the repository root. */
   writeBenchmarks: boolean;
-  /** Run nothing: render the reports again from this JSON report of an earlier run. */
-  from: string | null;
+  /** Run nothing: render the reports again from these JSON reports of earlier runs (their scenarios in order, e.g. a single and a cluster run). */
+  from: string[];
 }
 
 export const USAGE = `usage: npm run bench -- [--scenario <name>]... [--duration <s>] [--rounds <n>] [--warmup <s>] [--connections <n>]
@@ -25,6 +25,7 @@ export const USAGE = `usage: npm run bench -- [--scenario <name>]... [--duration
   --repeat-share      share of the load scenarios' posted prompts that repeat a popular one (default 0.5)
   --write-benchmarks  also write BENCHMARKS.md and docs/benchmarks.svg (the report of this run)
   --from <json>       run nothing: render the text, Markdown and SVG reports again from an earlier run's JSON
+                      (repeatable: the runs' scenarios one after the other, e.g. a single and a cluster run of the load levels)
   --list              list the scenarios and exit`;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = false): number {
@@ -47,7 +48,7 @@ export function parseCli(argv: string[], known: readonly Scenario[]): CliChoice 
       'mix-duration': { type: 'string' },
       'repeat-share': { type: 'string' },
       'write-benchmarks': { type: 'boolean', default: false },
-      from: { type: 'string' },
+      from: { type: 'string', multiple: true },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,6 +77,6 @@ export function parseCli(argv: string[], known: readonly Scenario[]): CliChoice 
     help: values.help,
     list: values.list,
     writeBenchmarks: values['write-benchmarks'],
-    from: values.from ?? null,
+    from: values.from ?? [],
   };
 }

@@ -16,10 +16,25 @@ const progress = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-/** Renders the reports of an earlier run again from its JSON (e.g. after a change to the Markdown or the chart). */
-async function rerender(path: string, writeBenchmarks: boolean): Promise<number> {
-  const saved = JSON.parse(await readFile(path, 'utf8')) as { machine: MachineInfo; options: RunOptions; scenarios: ScenarioResult[]; elapsedSeconds?: number; apiEntry?: string | null };
-  const results = saved.scenarios;
+interface SavedRun {
+  machine: MachineInfo;
+  options: RunOptions;
+  scenarios: ScenarioResult[];
+  elapsedSeconds?: number;
+  apiEntry?: string | null;
+}
+
+/**
+ * Renders the reports of earlier runs again from their JSON (e.g. after a change to the Markdown or
+ * the chart, or to show a single and a cluster run of the load levels in one report): the
+ * scenarios of every run in order, the machine and settings of the first.
+ */
+async function rerender(paths: string[], writeBenchmarks: boolean): Promise<number> {
+  const runs = await Promise.all(paths.map(async (p) => JSON.parse(await readFile(p, 'utf8')) as SavedRun));
+  const first = runs[0];
+  if (first === undefined) return 2;
+  const saved: SavedRun = { ...first, elapsedSeconds: runs.reduce((n, r) => n + (r.elapsedSeconds ?? 0), 0) };
+  const results = runs.flatMap((r) => r.scenarios);
   const goals = evaluateGoals(results);
   process.stdout.write(`${renderReport(saved.machine, saved.options, results)}\n${renderGoalLines(goals).join('\n')}\n`);
   const written = await writeReports(
@@ -47,7 +62,7 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  if (cli.from !== null) return rerender(cli.from, cli.writeBenchmarks);
+  if (cli.from.length > 0) return rerender(cli.from, cli.writeBenchmarks);
 
   const cleanup = new CleanupStack();
   const interrupt = (signal: NodeJS.Signals): void => {

@@ -137,9 +137,10 @@ export interface MarkdownContext {
 export function renderMarkdown(ctx: MarkdownContext): string {
   const { machine, options, results } = ctx;
   const mixes = results.flatMap((r) => (r.mix ? [r.mix] : []));
+  const topologies = [...new Set(mixes.map((m) => m.topology))];
   const lines: string[] = [
     `Run of ${machine.date}: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform}, load average at the start ${machine.loadAverage.join(' ')}; Node ${machine.node}; ${Math.round(ctx.elapsedSeconds)} s in all.`,
-    `Settings: ratio scenarios ${options.connections} connections, ${options.warmupSeconds} s warm-up, ${options.rounds} interleaved round(s) of ${options.durationSeconds} s; load scenarios ${options.mixDurationSeconds} s, topology ${options.topology}, repeat share ${options.repeatShare}.${ctx.apiEntry ? ` API measured: ${ctx.apiEntry}.` : ''}`,
+    `Settings: ratio scenarios ${options.connections} connections, ${options.warmupSeconds} s warm-up, ${options.rounds} interleaved round(s) of ${options.durationSeconds} s; load scenarios ${options.mixDurationSeconds} s, topology ${topologies.length > 0 ? topologies.join(' and ') : options.topology}, repeat share ${options.repeatShare}.${ctx.apiEntry ? ` API measured: ${ctx.apiEntry}.` : ''}`,
     '',
     `![throughput and p99 per scenario](${ctx.chartPath})`,
     '',
@@ -147,7 +148,7 @@ export function renderMarkdown(ctx: MarkdownContext): string {
   if (mixes.length > 0) lines.push('## Load levels', '', ...loadSummary(mixes), '', 'Several figures per cell (RSS, lag) are per process, in the order api-a / api-b / worker for the cluster. Each connection waits for its answer before it sends again, and about one request in ten waits for the model (≈ 0.45 s), so at low connection counts the mix\'s req/s is bound by the model, not the API: its ratio to hello says little there. The CPU ratio (API CPU per mix request ÷ hello\'s CPU per request, both from /proc) is the cost comparison.', '');
   lines.push('## Scenarios', '');
   for (const r of results) {
-    lines.push(`### ${r.scenario}${r.elapsedSeconds === undefined ? '' : ` (${r.elapsedSeconds.toFixed(0)} s)`}`, '', r.description, '');
+    lines.push(`### ${r.scenario}${r.mix && topologies.length > 1 ? ` (${r.mix.topology})` : ''}${r.elapsedSeconds === undefined ? '' : ` (${r.elapsedSeconds.toFixed(0)} s)`}`, '', r.description, '');
     if (r.mix) {
       // The heading of mixSection repeats the name: keep only its body.
       lines.push(...mixSection(r.mix).slice(2), '');

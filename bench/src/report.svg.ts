@@ -12,11 +12,12 @@ export interface ChartPoint {
 /** The headline of every scenario that has a throughput: the reference baseline once, each ratio scenario's first subject, each load level's mix total. */
 export function chartPoints(results: readonly ScenarioResult[]): ChartPoint[] {
   const points: ChartPoint[] = [];
+  const topologies = new Set(results.flatMap((r) => (r.mix ? [r.mix.topology] : [])));
   const hello = results.flatMap((r) => r.results).find((t) => t.target.startsWith('hello'));
   if (hello) points.push({ label: 'hello baseline', requestsPerSec: hello.requestsPerSec, p99Ms: hello.p99Ms, kind: 'baseline' });
   for (const r of results) {
     if (r.mix) {
-      points.push({ label: `${r.scenario} (${r.mix.connections} conn.)`, requestsPerSec: r.mix.total.requestsPerSec, p99Ms: r.mix.total.p99Ms, kind: 'load' });
+      points.push({ label: `${r.scenario} (${r.mix.connections} conn.${topologies.size > 1 ? `, ${r.mix.topology}` : ''})`, requestsPerSec: r.mix.total.requestsPerSec, p99Ms: r.mix.total.p99Ms, kind: 'load' });
       continue;
     }
     const subject = r.results.find((t) => t.role === 'subject');
