@@ -54,6 +54,9 @@ export interface HealthStatus {
   components: ComponentsHealth;
 }
 
+/** The longest the app's start waits for Redis (the caches' and the queue's connections). */
+const STARTUP_WAIT_MS = 2_000;
+
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -102,9 +105,21 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
     this.bridge = this.monitor === null ? null : new EventBridge(this.monitor, this.engine, this.processor, options.backlogEveryMs ?? 15_000);
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     // Before the libs start (their onApplicationBootstrap): the monitor hears the first events too.
     this.bridge?.attach();
+    // Serve with the caches and the queue connected to Redis: until the caches' invalidation bus is
+    // up, L1 entries live 1 s at most and its connecting drops L1 (the first reads would miss), and
+    // until the queue's connection is up submissions are refused (503). Bounded (~2 s) when Redis
+    // does not answer: the caches then run fail-open and the queue refuses, as they do in an outage.
+    await Promise.all([this.engine?.ready(), this.queueConnected(STARTUP_WAIT_MS)]);
+  }
+
+  private async queueConnected(timeoutMs: number): Promise<void> {
+    const driver = this.processor?.driver;
+    if (driver === undefined) return;
+    const deadline = Date.now() + timeoutMs;
+    while (!driver.isAvailable() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20).unref());
   }
 
   /** Stop taking work and drain: the workers finish (or give back) their tasks while everything else is still up. */
