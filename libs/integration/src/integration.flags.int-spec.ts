@@ -59,10 +59,11 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await database?.drop();
-  if (admin !== undefined) {
-    await deleteKeysUnder(admin, `${filePrefix}*`);
-    admin.disconnect();
+  try {
+    if (admin !== undefined) await deleteKeysUnder(admin, `${filePrefix}*`);
+  } finally {
+    admin?.disconnect();
+    await database?.drop();
   }
 });
 
@@ -206,6 +207,9 @@ describe('forRoot', () => {
       // The DataSource is the app's: the module leaves it open.
       expect(dataSource.isInitialized).toBe(true);
     } finally {
+      // The app first (its shutdown reads the task table), then the DataSource it was given.
+      await current?.app.close();
+      current = null;
       await dataSource.destroy();
     }
   });

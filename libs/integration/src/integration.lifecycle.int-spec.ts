@@ -43,14 +43,24 @@ const tasks: TestTasks = {
   },
 };
 
-function start(): Promise<IntegrationApp> {
-  return startIntegrationApp({
+/** Apps not closed yet: a failing test leaves none running behind it. */
+const open = new Set<IntegrationApp>();
+
+async function close(t: IntegrationApp): Promise<void> {
+  open.delete(t);
+  await t.app.close();
+}
+
+async function start(): Promise<IntegrationApp> {
+  const t = await startIntegrationApp({
     databaseUrl: database.url,
     config: { redisUrl: TEST_REDIS_URL, prefix, version: 'lifecycle' },
     // The drain deadline: `test.quick` finishes well within it; `test.stuck` is aborted at it and given back.
     adjust: (o) => ({ ...o, queue: { ...o.queue, shutdownTimeoutMs: 3_000 } }),
     tasks,
   });
+  open.add(t);
+  return t;
 }
 
 async function taskRow(id: string): Promise<{ status: string; attempts: number; result: unknown }> {
@@ -72,10 +82,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await database?.drop();
-  if (admin !== undefined) {
-    await deleteKeysUnder(admin, `${prefix}*`);
-    admin.disconnect();
+  for (const t of [...open]) await close(t).catch(() => undefined);
+  try {
+    if (admin !== undefined) await deleteKeysUnder(admin, `${prefix}*`);
+  } finally {
+    admin?.disconnect();
+    await database?.drop();
   }
 });
 
@@ -103,7 +115,7 @@ describe('app.close()', () => {
     const listed = await clientList(admin);
     expect(listed.some((c) => c['name'] === 'chat-integration-health' && ours.includes(c['addr'] ?? ''))).toBe(true);
 
-    await t.app.close();
+    await close(t);
 
     // The worker drained: the quick task finished, the stuck one was given back (not failed, not lost).
     expect(await taskRow(quick.id)).toMatchObject({ status: 'completed', result: 'quick done' });
@@ -142,7 +154,7 @@ describe('app.close()', () => {
       }, 'the given-back task to complete in the next process', 30_000);
       expect(done.result).toBe('finished by the next process');
     } finally {
-      await t.app.close();
+      await close(t);
     }
   }, 90_000);
 });

@@ -53,11 +53,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   openHold();
-  await t?.app.close();
-  await database?.drop();
-  if (admin !== undefined) {
-    await deleteKeysUnder(admin, `${prefix}*`);
-    admin.disconnect();
+  try {
+    await t?.app.close();
+  } finally {
+    try {
+      if (admin !== undefined) await deleteKeysUnder(admin, `${prefix}*`);
+    } finally {
+      admin?.disconnect();
+      await database?.drop();
+    }
   }
 });
 

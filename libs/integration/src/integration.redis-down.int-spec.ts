@@ -29,8 +29,11 @@ beforeAll(async () => {
 let closed = false;
 
 afterAll(async () => {
-  if (!closed) await t?.app.close();
-  await database?.drop();
+  try {
+    if (!closed) await t?.app.close();
+  } finally {
+    await database?.drop();
+  }
 });
 
 describe('Redis down', () => {
