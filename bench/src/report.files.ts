@@ -26,6 +26,10 @@ npm run bench                                        # every scenario, about ten
 npm run bench -- --scenario heavy                    # one scenario (repeatable)
 npm run bench -- --topology cluster                  # load levels on two API processes + one worker
 npm run bench -- --write-benchmarks                  # also rewrite this file and docs/benchmarks.svg
+# a full run and a cluster run of the load levels in one report, as below:
+npm run bench && cp bench/results/latest.json /tmp/single.json
+node bench/dist/main.js --scenario light --scenario medium --scenario heavy --scenario stress --topology cluster
+node bench/dist/main.js --from /tmp/single.json --from bench/results/latest.json --write-benchmarks
 \`\`\`
 
 The report of every run is also in \`bench/results/latest.{json,md,svg}\` (not committed). Figures

@@ -37,7 +37,7 @@ function decades(min: number, max: number): number[] {
 
 function compact(n: number): string {
   if (n >= 1000) return `${(n / 1000).toFixed(n >= 10_000 || n % 1000 === 0 ? 0 : 1)}k`;
-  if (n >= 10) return n.toFixed(0);
+  if (n >= 10 || Number.isInteger(n)) return n.toFixed(0);
   return n.toFixed(n >= 1 ? 1 : 2);
 }
 
@@ -50,10 +50,11 @@ const P99_COLOUR = '#dc2626';
  * load (model calls included) differ by orders of magnitude.
  */
 export function renderChart(points: readonly ChartPoint[], title: string): string {
-  const width = Math.max(640, 90 + points.length * 78 + 70);
+  // Room on the right for the p99 axis and for the last column's slanted label.
+  const width = Math.max(640, 70 + points.length * 78 + 170);
   const height = 420;
   const left = 70;
-  const right = width - 70;
+  const right = width - 170;
   const top = 50;
   const bottom = 300;
   const rpsTicks = decades(Math.min(...points.map((p) => p.requestsPerSec), 10), Math.max(...points.map((p) => p.requestsPerSec), 100));
@@ -88,7 +89,7 @@ export function renderChart(points: readonly ChartPoint[], title: string): strin
     `<line x1="${right}" x2="${right}" y1="${top}" y2="${bottom}" stroke="${P99_COLOUR}"/>`,
     `<line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#374151"/>`,
     `<text transform="translate(16 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle" fill="#374151">requests/s</text>`,
-    `<text transform="translate(${width - 12} ${(top + bottom) / 2}) rotate(90)" text-anchor="middle" fill="${P99_COLOUR}">p99 latency (ms)</text>`,
+    `<text transform="translate(${right + 62} ${(top + bottom) / 2}) rotate(90)" text-anchor="middle" fill="${P99_COLOUR}">p99 latency (ms)</text>`,
   );
   points.forEach((p, i) => {
     const y = yRps(p.requestsPerSec);

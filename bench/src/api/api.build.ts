@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { DEFAULT_API_ENTRY } from '@chat/testing';
-import { BENCH_API_ENTRY } from './api.fixture.js';
+import { BENCH_API_ENTRY, BENCH_API_ENV } from './api.fixture.js';
 
 /** Which build of the API a run measured: the commit of the checkout it was built in, and whether apps/ or libs/ had uncommitted changes. */
 export interface ApiBuild {
@@ -30,5 +30,7 @@ export function apiBuild(): ApiBuild {
 
 export function describeBuild(build: ApiBuild): string {
   if (build.commit === null) return build.entry;
-  return `commit ${build.commit}${build.dirty ? ' with uncommitted changes in apps/ or libs/' : ''}${BENCH_API_ENTRY === undefined ? '' : ' (built in a separate checkout, BENCH_API_ENTRY)'}`;
+  return `commit ${build.commit}${build.dirty ? ' with uncommitted changes in apps/ or libs/' : ''}${BENCH_API_ENTRY === undefined ? '' : ' (built in a separate checkout, BENCH_API_ENTRY)'}${
+    Object.keys(BENCH_API_ENV).length === 0 ? '' : `, with ${Object.entries(BENCH_API_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`
+  }`;
 }

@@ -7,6 +7,21 @@ import { createTestDatabase, createUser, startApi, type StartApiOptions, type St
 export const BENCH_API_ENTRY: string | undefined = process.env.BENCH_API_ENTRY || undefined;
 const entry = (): { entry?: string } => (BENCH_API_ENTRY === undefined ? {} : { entry: BENCH_API_ENTRY });
 
+/**
+ * Extra environment for every API process the bench starts, as JSON (`BENCH_API_ENV='{"DB_POOL_MAX":"30"}'`):
+ * to see what a setting is worth under the same load. Applied over each scenario's own variables.
+ */
+export const BENCH_API_ENV: Record<string, string> = parseApiEnv(process.env.BENCH_API_ENV);
+
+function parseApiEnv(text: string | undefined): Record<string, string> {
+  if (text === undefined || text.trim() === '') return {};
+  const value = JSON.parse(text) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw new Error('BENCH_API_ENV must be a JSON object of strings, e.g. {"DB_POOL_MAX":"30"}');
+  }
+  return value as Record<string, string>;
+}
+
 export interface BenchApi {
   api: StartedApi;
   /** Headers of a freshly created user's bearer key. */
@@ -20,7 +35,7 @@ export interface BenchApi {
  * sending far more than any per-user quota.
  */
 export async function startBenchApi(options: StartApiOptions = {}): Promise<BenchApi> {
-  const api = await startApi({ database: 'fresh', rateLimitPerMinute: 0, ...entry(), ...options, env: { LOG_LEVEL: 'warn', ...options.env } });
+  const api = await startApi({ database: 'fresh', rateLimitPerMinute: 0, ...entry(), ...options, env: { LOG_LEVEL: 'warn', ...options.env, ...BENCH_API_ENV } });
   try {
     const user = await createUser(api, 'bench');
     return {
@@ -45,7 +60,7 @@ export async function startBenchApi(options: StartApiOptions = {}): Promise<Benc
 export async function startBenchApiOn(first: BenchApi, options: Omit<StartApiOptions, 'database'> = {}): Promise<BenchApi> {
   const url = first.api.databaseUrl;
   if (url === null) throw new Error('startBenchApiOn: the first API has no PostgreSQL database to share');
-  const api = await startApi({ rateLimitPerMinute: 0, ...entry(), ...options, database: { url }, env: { LOG_LEVEL: 'warn', ...options.env } });
+  const api = await startApi({ rateLimitPerMinute: 0, ...entry(), ...options, database: { url }, env: { LOG_LEVEL: 'warn', ...options.env, ...BENCH_API_ENV } });
   return {
     api,
     userHeaders: first.userHeaders,

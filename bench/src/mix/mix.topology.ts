@@ -1,5 +1,5 @@
 import { createUser, startApi, type StartedApi } from '@chat/testing';
-import { BENCH_API_ENTRY, migratedDatabase } from '../api/api.fixture.js';
+import { BENCH_API_ENTRY, BENCH_API_ENV, migratedDatabase } from '../api/api.fixture.js';
 import { startUpstreamProcess, type UpstreamProcess } from '../upstream/upstream.process.js';
 import { snapshotOf, type ProcessSnapshot } from './process.metrics.js';
 
@@ -95,6 +95,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
           AI_MODEL: 'fake-model',
           LOG_LEVEL: 'warn',
           TASK_CONCURRENCY: String(options.taskConcurrency),
+          ...BENCH_API_ENV,
         },
       });
       stops.push(async () => {
