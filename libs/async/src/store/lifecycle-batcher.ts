@@ -8,8 +8,16 @@ export type LifecycleStore = Pick<TaskStore, 'claim' | 'claimMany' | 'complete' 
 export interface LifecycleBatcherOptions {
   /** Claims (completions) per statement at most (default 100). */
   maxBatch?: number;
-  /** Claim (completion) statements in flight at once (default 2). */
-  maxInFlight?: number;
+  /**
+   * Claim statements in flight at once (default 4): a claim is on its attempt's critical path (the
+   * handler waits for it), so it waits little for a free statement.
+   */
+  claimsInFlight?: number;
+  /**
+   * Completion statements in flight at once (default 1): a result-only completion is written after
+   * its attempt gave its slot back, so it can wait for a larger batch.
+   */
+  completionsInFlight?: number;
 }
 
 interface ClaimItem {
@@ -46,10 +54,9 @@ export class LifecycleBatcher {
 
   constructor(store: LifecycleStore, options: LifecycleBatcherOptions = {}) {
     const maxBatch = options.maxBatch ?? 100;
-    const maxInFlight = options.maxInFlight ?? 2;
     this.claims = new StatementBatcher<ClaimItem, Task | null>({
       maxBatch,
-      maxInFlight,
+      maxInFlight: options.claimsInFlight ?? 4,
       runBatch: async (items) => {
         const claimed = await store.claimMany(items);
         return items.map((item): Task | Undecided => claimed.get(item.token) ?? UNDECIDED);
@@ -58,7 +65,7 @@ export class LifecycleBatcher {
     });
     this.completions = new StatementBatcher<CompleteItem, boolean>({
       maxBatch,
-      maxInFlight,
+      maxInFlight: options.completionsInFlight ?? 1,
       runBatch: async (items) => {
         const done = await store.completeMany(items);
         return items.map((item): boolean | Undecided => (done.has(item.token) ? true : UNDECIDED));
