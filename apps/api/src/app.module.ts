@@ -86,7 +86,7 @@ function performanceModule(options: AppModuleOptions): DynamicModule {
         alertWebhookUrl: config.monitor.alertWebhookUrl,
       },
     }),
-    monitor: options.config.monitor.enabled,
+    enabled: { monitor: options.config.monitor.enabled },
     metrics: { controller: MetricsController },
   });
 }

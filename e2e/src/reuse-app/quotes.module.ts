@@ -71,9 +71,7 @@ export class QuotesAppModule {
           inject: [QUOTES_CONFIG, getDataSourceToken()],
           useFactory: performanceOptions,
           // Decided when the module is declared: each subsystem can be turned off, and /metrics placed.
-          cache: config.subsystems.cache,
-          queue: config.subsystems.queue,
-          monitor: config.subsystems.monitor,
+          enabled: config.subsystems,
           metrics: { path: '/metrics' },
         }),
       ],

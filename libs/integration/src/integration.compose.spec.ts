@@ -23,12 +23,10 @@ function libs(module: DynamicModule): string[] {
   return ((module.imports ?? []) as DynamicModule[]).map((m) => m.module.name).filter((name) => name !== 'IntegrationOptionsHost');
 }
 
-// forRoot's TypeScript type cannot take a lib's configuration (`cache` is also the boolean extra), but
-// JavaScript callers, and TypeScript ones through a cast, pass it as the module documents.
-const forRoot = (options: Record<string, unknown>): DynamicModule => PerformanceIntegrationModule.forRoot(options);
+const forRoot = PerformanceIntegrationModule.forRoot.bind(PerformanceIntegrationModule);
 
 describe('PerformanceIntegrationModule.forRoot', () => {
-  it('keeps each lib\'s configuration in the options (Nest strips the extras\' keys)', () => {
+  it('keeps each lib\'s configuration in the options, every subsystem on by default', () => {
     const module = forRoot({ redisUrl: null, version: 'v', cache: { keyPrefix: 'p' }, queue: { queueName: 'q' }, monitor: { slowQueryMs: 5 } });
     expect(provided(module, INTEGRATION_OPTIONS)).toEqual({ redisUrl: null, version: 'v', cache: { keyPrefix: 'p' }, queue: { queueName: 'q' }, monitor: { slowQueryMs: 5 } });
     expect(provided(module, INTEGRATION_SUBSYSTEMS)).toEqual({ cache: true, queue: true, monitor: true });
@@ -36,15 +34,15 @@ describe('PerformanceIntegrationModule.forRoot', () => {
     expect(module.global).toBe(true);
   });
 
-  it('false turns a subsystem off: its lib is not imported, and false is not an option', () => {
-    const module = forRoot({ redisUrl: null, cache: false, queue: false, monitor: false, metrics: false });
+  it('enabled: false turns a subsystem off: its lib is not imported, and the flags are not options', () => {
+    const module = forRoot({ redisUrl: null, enabled: { cache: false, queue: false, monitor: false }, metrics: false });
     expect(provided(module, INTEGRATION_SUBSYSTEMS)).toEqual({ cache: false, queue: false, monitor: false });
     expect(provided(module, INTEGRATION_OPTIONS)).toEqual({ redisUrl: null });
     expect(libs(module)).toEqual([]);
   });
 
   it('true or nothing: on, with the lib\'s defaults', () => {
-    const module = forRoot({ redisUrl: null, cache: true });
+    const module = forRoot({ redisUrl: null, enabled: { cache: true } });
     expect(provided(module, INTEGRATION_SUBSYSTEMS)).toEqual({ cache: true, queue: true, monitor: true });
     expect((provided(module, INTEGRATION_OPTIONS) as PerformanceIntegrationOptions).cache).toBeUndefined();
   });
@@ -53,7 +51,7 @@ describe('PerformanceIntegrationModule.forRoot', () => {
 describe('PerformanceIntegrationModule.forRootAsync', () => {
   it('extras beside the factory decide what is imported; the factory\'s options are provided as they are', () => {
     const options = { redisUrl: null, cache: { keyPrefix: 'p' } };
-    const module = PerformanceIntegrationModule.forRootAsync({ useFactory: () => options, queue: false });
+    const module = PerformanceIntegrationModule.forRootAsync({ useFactory: () => options, enabled: { queue: false } });
     expect(provided(module, INTEGRATION_SUBSYSTEMS)).toEqual({ cache: true, queue: false, monitor: true });
     expect(libs(module)).toEqual(['PerformanceCacheModule', 'PerformanceMonitoringModule']);
   });

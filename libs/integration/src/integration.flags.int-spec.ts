@@ -16,7 +16,7 @@ import {
 } from './testing/integration-app.fixture.js';
 
 /**
- * Each subsystem turned off in turn (`cache: false`, `queue: false`, `monitor: false`): the module
+ * Each subsystem turned off in turn (`enabled: { cache: false }`, then queue, then monitor): the module
  * starts, the rest works, and the service degrades as `PerformanceIntegrationExtras` documents.
  * Also `forRoot` with options known up front. Real PostgreSQL and Redis; every app of this file
  * has its own Redis prefix under this file's one, deleted at the end.
@@ -69,7 +69,7 @@ afterAll(async () => {
 
 describe('cache: false', () => {
   it('reads run their loaders every time; the queue and the monitor work; the dashboard shows no caches', async () => {
-    const t = await start({ extras: { cache: false } });
+    const t = await start({ extras: { enabled: { cache: false } } });
     expect(t.service.subsystems).toEqual({ cache: false, queue: true, monitor: true });
     expect(await t.get('/probe/conversations/c1')).toMatchObject({ status: 200, body: { cached: false } });
     expect(await t.get('/probe/conversations/c1')).toMatchObject({ status: 200, body: { cached: false } });
@@ -99,7 +99,7 @@ describe('cache: false', () => {
 
 describe('queue: false', () => {
   it('submissions are refused with QueueUnavailableError, task() is null; the cache and the monitor work', async () => {
-    const t = await start({ extras: { queue: false } });
+    const t = await start({ extras: { enabled: { queue: false } } });
     expect(t.service.subsystems).toEqual({ cache: true, queue: false, monitor: true });
     await expect(t.service.submitTask('test.echo', {})).rejects.toBeInstanceOf(QueueUnavailableError);
     await expect(t.service.taskStats()).rejects.toBeInstanceOf(QueueUnavailableError);
@@ -124,7 +124,7 @@ describe('queue: false', () => {
     const t = await start({
       declare: 'forRoot',
       config: { redisUrl: null, prefix: `${filePrefix}-${++n}`, version: 'no-db' },
-      extras: { queue: false },
+      extras: { enabled: { queue: false } },
     });
     const d = await t.service.dashboard();
     expect(d.components.database).toEqual({ status: 'disabled', latencyMs: null });
@@ -152,7 +152,7 @@ describe('no Redis', () => {
 
 describe('monitor: false', () => {
   it('no timings, report or series; the cache and the queue work; status from the components', async () => {
-    const t = await start({ extras: { monitor: false } });
+    const t = await start({ extras: { enabled: { monitor: false } } });
     expect(t.service.subsystems).toEqual({ cache: true, queue: true, monitor: false });
     expect(await t.get('/probe/conversations/m1')).toMatchObject({ status: 200, body: { cached: false } });
     expect(await t.get('/probe/conversations/m1')).toMatchObject({ status: 200, body: { cached: true } });
@@ -221,6 +221,6 @@ describe('forRoot', () => {
         databaseUrl: database.url,
         config: { redisUrl: null, prefix: `${filePrefix}-${++n}`, version: 'x' },
       }),
-    ).rejects.toThrow(/the queue needs `dataSource`.*queue: false/);
+    ).rejects.toThrow(/the queue needs `dataSource`.*enabled: \{ queue: false \}/);
   });
 });

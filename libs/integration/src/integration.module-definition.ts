@@ -7,5 +7,5 @@ export const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new
   optionsInjectionToken: INTEGRATION_OPTIONS,
 })
   .setClassMethodName('forRoot')
-  .setExtras<PerformanceIntegrationExtras>({ cache: true, queue: true, monitor: true, metrics: {} }, composeIntegration)
+  .setExtras<PerformanceIntegrationExtras>({ enabled: {}, metrics: {} }, composeIntegration)
   .build();

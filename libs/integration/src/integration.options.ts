@@ -28,15 +28,17 @@ export interface PerformanceIntegrationOptions {
 }
 
 /**
- * Decided when the module is declared (Nest needs the imports then), beside `forRoot` / `forRootAsync`.
- * Each subsystem can be turned off; the rest keeps working, and the service's calls degrade:
- * no cache → loaders run every time; no queue → `submitTask` throws `QueueUnavailableError`;
- * no monitor → no timing, no alerts, no `/metrics`, and the dashboard says so.
+ * Decided when the module is declared (Nest needs the imports then), beside `forRoot`'s options or
+ * `forRootAsync`'s factory.
  */
 export interface PerformanceIntegrationExtras {
-  cache?: boolean;
-  queue?: boolean;
-  monitor?: boolean;
+  /**
+   * Each subsystem is on unless set to false here; the rest keeps working, and the service's calls
+   * degrade: no cache → loaders run every time; no queue → the task calls reject with
+   * `QueueUnavailableError`; no monitor → no timing, no alerts, no `/metrics`, and the dashboard says so.
+   * (Not `cache: false` beside the options: those keys configure the libs.)
+   */
+  enabled?: { cache?: boolean; queue?: boolean; monitor?: boolean };
   /** `/metrics` (path, a guarded controller) or `false`; see `PerformanceMonitoringExtras`. */
   metrics?: PerformanceMonitoringExtras['metrics'];
 }

@@ -115,8 +115,7 @@ function appModule(options: StartOptions): DynamicModule {
   const adjust = options.adjust ?? ((o: PerformanceIntegrationOptions) => o);
   const integration =
     options.declare === 'forRoot'
-      ? // forRoot's type cannot take the libs' configurations (`cache`, `queue`, `monitor` are also its boolean extras): a cast.
-        PerformanceIntegrationModule.forRoot({ ...adjust(integrationOptions(options.config, options.dataSource ?? null)), ...extras } as unknown as Parameters<typeof PerformanceIntegrationModule.forRoot>[0])
+      ? PerformanceIntegrationModule.forRoot({ ...adjust(integrationOptions(options.config, options.dataSource ?? null)), ...extras })
       : PerformanceIntegrationModule.forRootAsync({
           imports: [TestConfigModule.register(options.config)],
           inject: [TEST_CONFIG, getDataSourceToken()],
