@@ -13,14 +13,14 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['apps/*/src/**/*.spec.ts', 'libs/*/src/**/*.spec.ts', 'testing/src/**/*.spec.ts'],
+          include: ['apps/*/src/**/*.spec.ts', 'libs/*/src/**/*.spec.ts', 'testing/src/**/*.spec.ts', 'bench/src/**/*.spec.ts'],
         },
       },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: ['apps/*/src/**/*.int-spec.ts', 'libs/*/src/**/*.int-spec.ts'],
+          include: ['apps/*/src/**/*.int-spec.ts', 'libs/*/src/**/*.int-spec.ts', 'bench/src/**/*.int-spec.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
