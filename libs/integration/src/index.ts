@@ -6,4 +6,4 @@ export { buildDashboard, minuteAxis, overallStatus, weightedPercentile, CACHE_NA
 export { performanceScore, SCORE_RULES } from './health/score.js';
 export type * from './health/dashboard.types.js';
 export { cacheEventForMonitor, taskEventForMonitor } from './bridge/event-bridge.js';
-export { PassThroughNamespace } from './facade/pass-through.namespace.js';
+export { emptyCacheStats, PassThroughNamespace } from './facade/pass-through.namespace.js';

@@ -36,7 +36,7 @@ import { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
 import type { EntityManager } from 'typeorm';
 import { EventBridge } from './bridge/event-bridge.js';
-import { PassThroughNamespace } from './facade/pass-through.namespace.js';
+import { emptyCacheStats, PassThroughNamespace } from './facade/pass-through.namespace.js';
 import { buildDashboard, CACHE_NAMESPACES, dashboardAlert, overallStatus } from './health/dashboard.js';
 import type { ComponentsHealth, DashboardData } from './health/dashboard.types.js';
 import type { PerformanceIntegrationOptions, ResolvedExtras } from './integration.options.js';
@@ -317,7 +317,7 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
     ]);
     const stats = this.cacheStats();
     const caches: Record<string, CacheStats | null> = {};
-    for (const [name, namespace] of Object.entries(CACHE_NAMESPACES)) caches[name] = stats[namespace] ?? (this.engine === null ? null : emptyStats());
+    for (const [name, namespace] of Object.entries(CACHE_NAMESPACES)) caches[name] = stats[namespace] ?? (this.engine === null ? null : emptyCacheStats());
     for (const [namespace, s] of Object.entries(stats)) {
       if (!Object.values<string>(CACHE_NAMESPACES).includes(namespace)) caches[namespace] = s;
     }
@@ -397,6 +397,3 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
   }
 }
 
-function emptyStats(): CacheStats {
-  return new PassThroughNamespace('').stats();
-}

@@ -1,18 +1,21 @@
 import type { CacheNamespace, CacheStats, Loaded } from '@chat/cache';
 
-const ZERO: CacheStats = {
-  hits: 0,
-  misses: 0,
-  hitRate: 0,
-  l1: { hits: 0, size: 0, bytes: 0 },
-  l2: { hits: 0, errors: 0 },
-  evictions: 0,
-  stampedesCoalesced: 0,
-  staleServed: 0,
-  refreshes: 0,
-  loads: 0,
-  loadErrors: 0,
-};
+/** A cache's figures before its first lookup (a fresh object each call). */
+export function emptyCacheStats(): CacheStats {
+  return {
+    hits: 0,
+    misses: 0,
+    hitRate: 0,
+    l1: { hits: 0, size: 0, bytes: 0 },
+    l2: { hits: 0, errors: 0 },
+    evictions: 0,
+    stampedesCoalesced: 0,
+    staleServed: 0,
+    refreshes: 0,
+    loads: 0,
+    loadErrors: 0,
+  };
+}
 
 /**
  * What a cache namespace is when the cache subsystem is turned off: nothing is kept, every
@@ -52,6 +55,6 @@ export class PassThroughNamespace implements CacheNamespace {
   }
 
   stats(): CacheStats {
-    return { ...ZERO, l1: { ...ZERO.l1 }, l2: { ...ZERO.l2 }, misses: this.loads, loads: this.loads, loadErrors: this.loadErrors };
+    return { ...emptyCacheStats(), misses: this.loads, loads: this.loads, loadErrors: this.loadErrors };
   }
 }

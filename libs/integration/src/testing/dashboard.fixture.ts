@@ -5,6 +5,7 @@
 import type { ProcessorStats } from '@chat/async';
 import type { CacheStats } from '@chat/cache';
 import type { Alert, AlertEvent, IndexSuggestion, MinutePoint, MonitorReport, NPlusOneAggregate, ProcessSample, SlowQuery } from '@chat/monitoring';
+import { emptyCacheStats } from '../facade/pass-through.namespace.js';
 import type { DashboardInputs } from '../health/dashboard.js';
 import type { ComponentsHealth, DashboardAlert, DashboardData } from '../health/dashboard.types.js';
 
@@ -15,20 +16,7 @@ export const NOW = Date.UTC(2026, 10, 23, 2, 30, 15);
 export const THIS_MINUTE = Date.UTC(2026, 10, 23, 2, 30, 0);
 
 export function cacheStats(overrides: Partial<CacheStats> = {}): CacheStats {
-  return {
-    hits: 0,
-    misses: 0,
-    hitRate: 0,
-    l1: { hits: 0, size: 0, bytes: 0 },
-    l2: { hits: 0, errors: 0 },
-    evictions: 0,
-    stampedesCoalesced: 0,
-    staleServed: 0,
-    refreshes: 0,
-    loads: 0,
-    loadErrors: 0,
-    ...overrides,
-  };
+  return { ...emptyCacheStats(), ...overrides };
 }
 
 /** Everything up: database and Redis answering, the BullMQ queue available, caches on L1+L2, the monitor on. */
