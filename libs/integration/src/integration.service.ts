@@ -115,11 +115,18 @@ export class PerformanceIntegrationService implements OnModuleInit, BeforeApplic
     await Promise.all([this.engine?.ready(), this.queueConnected(STARTUP_WAIT_MS)]);
   }
 
-  private async queueConnected(timeoutMs: number): Promise<void> {
+  /** Resolves once the queue's Redis connection is ready (its driver says so), or after `timeoutMs`. */
+  private queueConnected(timeoutMs: number): Promise<void> {
     const driver = this.processor?.driver;
-    if (driver === undefined) return;
-    const deadline = Date.now() + timeoutMs;
-    while (!driver.isAvailable() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20).unref());
+    if (driver === undefined || driver.isAvailable()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      driver.onAvailable(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Stop taking work and drain: the workers finish (or give back) their tasks while everything else is still up. */

@@ -106,6 +106,25 @@ describe('EventBridge', () => {
     b.detachAll();
   });
 
+  it('hands the monitor one record per cache and outcome, made once: the same object for every hit', () => {
+    const { b, monitor, cache } = bridge();
+    b.attach();
+    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l1' });
+    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l1' });
+    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l2' });
+    cache?.emit({ type: 'hit', cache: 'tool-result', tier: 'l1' });
+    cache?.emit({ type: 'error', cache: 'conversation', tier: 'l2', error: 'timeout' });
+    cache?.emit({ type: 'error', cache: 'conversation', tier: 'bus', error: 'closed' });
+    const [first, second, l2, other, error, busError] = monitor.recordCache.mock.calls.map(([record]) => record as unknown);
+    expect(second).toBe(first);
+    expect(first).toEqual({ cache: 'conversation', outcome: 'hit', tier: 'l1' });
+    expect(l2).toEqual({ cache: 'conversation', outcome: 'hit', tier: 'l2' });
+    expect(other).toEqual({ cache: 'tool-result', outcome: 'hit', tier: 'l1' });
+    expect(error).toEqual({ cache: 'conversation', outcome: 'error' });
+    expect(busError).toBe(error);
+    b.detachAll();
+  });
+
   it('after detachAll no event reaches the monitor and the listeners are gone', () => {
     const { b, monitor, cache, tasks } = bridge();
     b.attach();

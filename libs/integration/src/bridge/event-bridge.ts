@@ -49,6 +49,11 @@ export class EventBridge {
   private readonly logger = new Logger('PerformanceIntegration');
   private readonly detach: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * The monitor's record for each (cache, outcome) made once and reused: every cache hit of every
+   * request passes here, and the records carry no per-event data (an error's message is dropped).
+   */
+  private readonly cacheRecords = new Map<string, Map<string, ReturnType<typeof cacheEventForMonitor>>>();
   /** The last backlog reading of each minute (epoch ms of its start → pending tasks), oldest first, 24 h at most. */
   private readonly depth = new Map<number, number>();
 
@@ -64,7 +69,7 @@ export class EventBridge {
     if (this.cache !== null) {
       this.detach.push(
         this.cache.onEvent((event) => {
-          const record = cacheEventForMonitor(event);
+          const record = this.cacheRecord(event);
           if (record !== null) monitor.recordCache(record);
         }),
       );
@@ -80,6 +85,21 @@ export class EventBridge {
       this.timer.unref();
       void this.readBacklog();
     }
+  }
+
+  private cacheRecord(event: CacheEvent): ReturnType<typeof cacheEventForMonitor> {
+    let byKind = this.cacheRecords.get(event.cache);
+    if (byKind === undefined) {
+      byKind = new Map();
+      this.cacheRecords.set(event.cache, byKind);
+    }
+    const kind = event.type === 'hit' ? event.tier : event.type;
+    let record = byKind.get(kind);
+    if (record === undefined) {
+      record = cacheEventForMonitor(event);
+      byKind.set(kind, record);
+    }
+    return record;
   }
 
   /** No more events or backlog readings. */
