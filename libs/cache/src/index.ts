@@ -2,9 +2,11 @@ export { PerformanceCacheModule } from './cache.module.js';
 export { CACHE_OPTIONS, type PerformanceCacheOptions } from './cache.module-definition.js';
 export { CacheEngine } from './engine/cache-engine.js';
 export type { CacheEngineOptions } from './engine/cache-engine.options.js';
+export { CACHE_EVENT_TYPES } from './engine/cache.types.js';
 export type {
   CacheEvent,
   CacheEventListener,
+  CacheEventType,
   CacheNamespace,
   CacheSource,
   CacheStats,

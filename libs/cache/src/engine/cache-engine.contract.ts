@@ -775,6 +775,98 @@ export function runCacheContract(name: string, makeEngine: (now: () => number) =
       });
     });
 
+    describe('event types', () => {
+      it('a listener gets only the types it subscribed to, one with no types gets them all; unsubscribing twice is harmless', async () => {
+        const { engine } = await setup();
+        const name = uniqueName('typed');
+        const ns = engine.namespace(name, { ttlMs: MINUTE });
+        const missesOnly: CacheEvent[] = [];
+        const alsoMisses: CacheEvent[] = [];
+        const everything: CacheEvent[] = [];
+        const unsubscribeMisses = engine.onEvent((event) => {
+          if (event.cache === name) missesOnly.push(event);
+        }, ['miss']);
+        const unsubscribeAlsoMisses = engine.onEvent((event) => {
+          if (event.cache === name) alsoMisses.push(event);
+        }, ['miss']);
+        const unsubscribeAll = engine.onEvent((event) => {
+          if (event.cache === name) everything.push(event);
+        });
+
+        await ns.get('absent');
+        await ns.set('k', 'v');
+        await ns.get('k');
+        expect((await ns.getOrLoad('loaded', () => Promise.resolve('x'))).source).toBe('loader');
+        expect((await ns.getOrLoad('loaded', () => Promise.resolve('y'))).source).toBe('l1');
+
+        expect(everything).toContainEqual({ type: 'miss', cache: name });
+        expect(everything).toContainEqual({ type: 'hit', cache: name, tier: 'l1' });
+        expect(everything.filter((e) => e.type === 'hit')).toHaveLength(2);
+        expect(everything.filter((e) => e.type === 'load')).toEqual([{ type: 'load', cache: name, durationMs: expect.any(Number), ok: true }]);
+        // Exactly the misses, no hit and no load.
+        const misses = everything.filter((e) => e.type === 'miss');
+        expect(misses.length).toBeGreaterThanOrEqual(2);
+        expect(missesOnly).toEqual(misses);
+        expect(alsoMisses).toEqual(misses);
+
+        // Unsubscribing one miss listener twice must not unsubscribe the other's interest.
+        unsubscribeMisses();
+        expect(() => unsubscribeMisses()).not.toThrow();
+        missesOnly.length = 0;
+        alsoMisses.length = 0;
+        everything.length = 0;
+        await ns.get('absent-2');
+        await ns.get('k');
+        expect(missesOnly).toEqual([]);
+        expect(alsoMisses).toEqual([{ type: 'miss', cache: name }]);
+        expect(everything).toEqual([
+          { type: 'miss', cache: name },
+          { type: 'hit', cache: name, tier: 'l1' },
+        ]);
+
+        // With nobody listening for hits, the lookups are still counted.
+        unsubscribeAll();
+        unsubscribeAll();
+        const before = ns.stats();
+        everything.length = 0;
+        alsoMisses.length = 0;
+        await ns.get('k');
+        await ns.get('absent-3');
+        expect(everything).toEqual([]);
+        expect(alsoMisses).toEqual([{ type: 'miss', cache: name }]);
+        const after = ns.stats();
+        expect(after.hits).toBe(before.hits + 1);
+        expect(after.misses).toBe(before.misses + 1);
+
+        // A listener subscribed after all that still hears its types.
+        const late: CacheEvent[] = [];
+        const unsubscribeLate = engine.onEvent((event) => {
+          if (event.cache === name) late.push(event);
+        }, ['hit']);
+        await ns.get('k');
+        await ns.get('absent-4');
+        expect(late).toEqual([{ type: 'hit', cache: name, tier: 'l1' }]);
+        unsubscribeLate();
+        unsubscribeAlsoMisses();
+        unsubscribeAlsoMisses();
+      });
+
+      it('a listener subscribed to no type hears nothing', async () => {
+        const { engine } = await setup();
+        const name = uniqueName('none');
+        const ns = engine.namespace(name, { ttlMs: MINUTE });
+        const heard: CacheEvent[] = [];
+        const unsubscribe = engine.onEvent((event) => heard.push(event), []);
+        await ns.get('absent');
+        await ns.set('k', 'v');
+        await ns.get('k');
+        await ns.getOrLoad('loaded', () => Promise.resolve('x'));
+        expect(heard).toEqual([]);
+        expect(ns.stats().hits).toBe(1);
+        unsubscribe();
+      });
+    });
+
     describe('lifecycle', () => {
       it('close is idempotent', async () => {
         const { engine } = await setup();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CacheEventListener, CacheEvent, CacheNamespace, CacheStats, NamespaceOptions } from './cache.types.js';
+import { CACHE_EVENT_TYPES, type CacheEventListener, type CacheEvent, type CacheNamespace, type CacheStats, type NamespaceOptions } from './cache.types.js';
 import type { CacheEngineOptions } from './cache-engine.options.js';
 import { MultiTierNamespace, type NamespaceContext } from './cache-namespace.js';
 import { RedisTier } from './redis-tier.js';
@@ -33,6 +33,8 @@ const ACK_TIMEOUT_MS = 250;
 export class CacheEngine {
   private readonly namespaces = new Map<string, MultiTierNamespace>();
   private readonly listeners = new Set<CacheEventListener>();
+  /** How many listeners want each event type (see `onEvent`); the namespaces read it. */
+  private readonly listening: Record<CacheEvent['type'], number> = { hit: 0, miss: 0, error: 0, eviction: 0, coalesced: 0, load: 0 };
   private readonly redis: RedisTier | null;
   private readonly context: NamespaceContext;
   private readonly channel: string;
@@ -73,6 +75,7 @@ export class CacheEngine {
       lockTtlMs: options.lockTtlMs ?? 30_000,
       lockWaitMs: options.lockWaitMs ?? 30_000,
       emit: (event) => this.emit(event),
+      listening: this.listening,
       // Awaited by writers, and it waits (at most ACK_TIMEOUT_MS) until every other process has
       // dropped the key from its L1: PUBLISH alone does not order the other process's delivery
       // before the writer's response, so a client could otherwise read the old value elsewhere.
@@ -122,9 +125,26 @@ export class CacheEngine {
     return Object.fromEntries([...this.namespaces].map(([name, ns]) => [name, ns.stats()]));
   }
 
-  onEvent(listener: CacheEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Calls `listener` with every event of the given `types` (default all of them) until the returned
+   * function is called. Hits and misses come once per lookup: a listener that only needs their
+   * counts should read `stats()` instead, and leave them out of `types`, so that lookups build no
+   * event at all.
+   */
+  onEvent(listener: CacheEventListener, types: readonly CacheEvent['type'][] = CACHE_EVENT_TYPES): () => void {
+    const wanted = new Set(types);
+    const subscribed: CacheEventListener = wanted.size === CACHE_EVENT_TYPES.length ? listener : (event) => {
+      if (wanted.has(event.type)) listener(event);
+    };
+    this.listeners.add(subscribed);
+    for (const type of wanted) this.listening[type]++;
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.listeners.delete(subscribed);
+      for (const type of wanted) this.listening[type]--;
+    };
   }
 
   async close(): Promise<void> {

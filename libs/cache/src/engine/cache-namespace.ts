@@ -29,6 +29,11 @@ export interface NamespaceContext {
   lockTtlMs: number;
   lockWaitMs: number;
   emit: (event: CacheEvent) => void;
+  /**
+   * Listeners per event type, kept by the engine: a lookup builds its hit or miss event only when
+   * someone listens for it (every request of a cached read makes one or more lookups).
+   */
+  listening: Readonly<Record<CacheEvent['type'], number>>;
   /** Tells the other processes to drop a key (or, with a version, the whole namespace) from L1. */
   broadcast: (message: { n: string; k?: string; v?: number }) => Promise<void>;
 }
@@ -221,7 +226,7 @@ export class MultiTierNamespace implements CacheNamespace {
     }
     this.counters.staleServed++;
     this.counters.hits++;
-    this.ctx.emit({ type: 'hit', cache: this.name, tier: 'stale' });
+    if (this.ctx.listening.hit > 0) this.ctx.emit({ type: 'hit', cache: this.name, tier: 'stale' });
     this.refreshInBackground(key, loader, options);
     return { value: decode<T>(entry.data), source: 'stale' };
   }
@@ -298,7 +303,7 @@ export class MultiTierNamespace implements CacheNamespace {
     found.entry.hits++;
     if (found.tier === 'l1') this.counters.l1Hits++;
     else this.counters.l2Hits++;
-    this.ctx.emit({ type: 'hit', cache: this.name, tier: found.tier });
+    if (this.ctx.listening.hit > 0) this.ctx.emit({ type: 'hit', cache: this.name, tier: found.tier });
     const frequency = this.frequency.get(key);
     if (frequency === undefined) this.frequency.set(key, { count: 1, since: this.ctx.now() });
     else frequency.count++;
@@ -306,7 +311,7 @@ export class MultiTierNamespace implements CacheNamespace {
 
   private miss(): void {
     this.counters.misses++;
-    this.ctx.emit({ type: 'miss', cache: this.name });
+    if (this.ctx.listening.miss > 0) this.ctx.emit({ type: 'miss', cache: this.name });
   }
 
   /** Counts real Redis failures; calls the open circuit refused were never sent and are not errors. */

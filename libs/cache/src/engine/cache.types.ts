@@ -63,6 +63,10 @@ export type CacheEvent =
 
 export type CacheEventListener = (event: CacheEvent) => void;
 
+export type CacheEventType = CacheEvent['type'];
+/** Every event type, the default of `CacheEngine.onEvent`. */
+export const CACHE_EVENT_TYPES: readonly CacheEventType[] = ['hit', 'miss', 'error', 'eviction', 'coalesced', 'load'];
+
 /** One namespace of the engine: its own TTLs and L1 bounds, keys isolated from other namespaces. */
 export interface CacheNamespace {
   readonly name: string;
