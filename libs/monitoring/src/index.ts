@@ -17,7 +17,7 @@ export * from './analysis/index.js';
 export { PerformanceMonitor, OTHER_ROUTE, type DashboardSeries, type PerformanceMonitorOptions } from './core/performance-monitor.js';
 export { MinuteSeries, MinuteCounter, type MinutePoint } from './core/minute-series.js';
 export { ProcessProbe, type ProcessSample } from './core/process-probe.js';
-export type { CacheMonitorEvent, HttpRequestRecord, QueueMonitorEvent } from './core/monitor-events.js';
+export type { CacheMonitorEvent, CacheTotals, HttpRequestRecord, QueueMonitorEvent } from './core/monitor-events.js';
 export { MonitorMetrics, OTHER_LABEL, type MonitorMetricsOptions } from './prometheus/monitor-metrics.js';
 export { CLIENT_CLOSED_REQUEST, PerformanceMonitorService, UNMATCHED_ROUTE, type MonitorReport } from './nest/performance-monitor.service.js';
 export { MONITORING_OPTIONS } from './nest/monitoring.module-definition.js';

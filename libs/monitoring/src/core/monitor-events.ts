@@ -11,6 +11,21 @@ export interface CacheMonitorEvent {
   durationMs?: number;
 }
 
+/**
+ * One cache's lookup counts since its start (monotonic), for `PerformanceMonitorService.watchCaches`:
+ * the monitor reads them on its timer and at each scrape, and records what grew since the last read.
+ * A cache read on every request is cheaper counted this way than told of each lookup.
+ */
+export interface CacheTotals {
+  cache: string;
+  /** Hits served from the in-process tier, from Redis, and from elsewhere (e.g. a stale entry). */
+  l1Hits: number;
+  l2Hits: number;
+  otherHits: number;
+  misses: number;
+  errors: number;
+}
+
 export interface QueueMonitorEvent {
   kind: 'submitted' | 'rejected' | 'started' | 'completed' | 'failed' | 'released';
   /** The task type (a bounded set: it becomes a label). */

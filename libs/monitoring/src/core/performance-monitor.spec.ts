@@ -279,6 +279,23 @@ describe('PerformanceMonitor', () => {
       expect(valueOf(m.alertSamples(), 'cache.hit_rate', { cache: 'a' })).toBeCloseTo(0.75, 12);
     });
 
+    it('counts recordCache(event, n) as n lookups in the hit rate and the per-minute cache series', () => {
+      const m = monitor({ minSamples: undefined }); // default 20: one call of 5 and one of 15 reach it
+      t = at(10, 5);
+      m.recordCache({ cache: 'a', outcome: 'hit', tier: 'l1' }, 5);
+      m.recordCache({ cache: 'a', outcome: 'hit' });
+      expect(valueOf(m.alertSamples(), 'cache.hit_rate', { cache: 'a' })).toBeUndefined(); // 6 lookups < 20
+      m.recordCache({ cache: 'a', outcome: 'miss' }, 14);
+      m.recordCache({ cache: 'a', outcome: 'error' }, 3); // not lookups that answered
+      t = at(10, 30);
+      expect(valueOf(m.alertSamples(), 'cache.hit_rate', { cache: 'a' })).toBeCloseTo(6 / 20, 12);
+      expect(m.series().cache['a']).toEqual({
+        hits: [{ minute: at(10), count: 6 }],
+        misses: [{ minute: at(10), count: 14 }],
+        errors: [{ minute: at(10), count: 3 }],
+      });
+    });
+
     it('adds process figures from the last sample when the probe is on', () => {
       const m = monitor({ processProbe: true });
       expect(m.alertSamples().some((s) => s.metric.startsWith('process.'))).toBe(false);

@@ -146,12 +146,13 @@ export class PerformanceMonitor {
     if (sample.durationMs >= this.slowQueryMs) this.slow.add(sample.startedAt);
   }
 
-  recordCache(event: CacheMonitorEvent): void {
+  /** `count` lookups with this outcome (default one). */
+  recordCache(event: CacheMonitorEvent, count = 1): void {
     const series = this.cacheFor(event.cache);
     const now = this.now();
-    if (event.outcome === 'hit') series.hits.add(now);
-    else if (event.outcome === 'miss') series.misses.add(now);
-    else series.errors.add(now);
+    if (event.outcome === 'hit') series.hits.add(now, count);
+    else if (event.outcome === 'miss') series.misses.add(now, count);
+    else series.errors.add(now, count);
   }
 
   recordQueue(event: QueueMonitorEvent): void {

@@ -99,6 +99,7 @@ export class ArrayCounter {
   readonly type = 'counter' as const;
   readonly aggregator = 'sum' as const;
   private readonly all = new Map<string, CounterSeries>();
+  private readonly collectors = new Set<() => void>();
 
   constructor(
     readonly name: string,
@@ -117,7 +118,21 @@ export class ArrayCounter {
     return s;
   }
 
+  /** Runs `collect` at each scrape, before the values are read (e.g. to bring in counts kept elsewhere); returns its removal. */
+  beforeCollect(collect: () => void): () => void {
+    const own = (): void => collect();
+    this.collectors.add(own);
+    return () => this.collectors.delete(own);
+  }
+
   get(): Promise<Exported> {
+    for (const collect of this.collectors) {
+      try {
+        collect();
+      } catch {
+        // a source's failure must not fail the scrape: its counts come at the next one
+      }
+    }
     const values = [...this.all.values()].map((s) => ({ labels: { ...s.labels }, value: s.value }));
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
   }

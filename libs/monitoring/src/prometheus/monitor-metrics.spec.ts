@@ -222,6 +222,84 @@ describe('MonitorMetrics', () => {
     expect(histogramSeries(get(families, 'http_server_request_duration_seconds')).map((s) => s.count)).toEqual([1]);
   });
 
+  it('recordCache(event, n) adds n lookups to the series (default one)', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false });
+    m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l1' }, 5);
+    m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l1' });
+    m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l2' }, 3);
+    m.recordCache({ cache: 'conversation', outcome: 'hit' }, 2);
+    m.recordCache({ cache: 'conversation', outcome: 'miss' }, 7);
+    m.recordCache({ cache: 'conversation', outcome: 'error' }, 4);
+    m.recordCache({ cache: 'tool-result', outcome: 'miss' }, 1_000);
+    const cache = get(await scrape(m), 'cache_operations_total');
+    expect(sample(cache, { cache: 'conversation', result: 'hit', tier: 'l1' })?.value).toBe(6);
+    expect(sample(cache, { cache: 'conversation', result: 'hit', tier: 'l2' })?.value).toBe(3);
+    expect(sample(cache, { cache: 'conversation', result: 'hit', tier: '' })?.value).toBe(2);
+    expect(sample(cache, { cache: 'conversation', result: 'miss', tier: '' })?.value).toBe(7);
+    expect(sample(cache, { cache: 'conversation', result: 'error', tier: '' })?.value).toBe(4);
+    expect(sample(cache, { cache: 'tool-result', result: 'miss', tier: '' })?.value).toBe(1_000);
+    expect(cache.samples).toHaveLength(6);
+  });
+
+  it('runs a beforeCacheScrape callback at each scrape, before the cache counters are read', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false });
+    let calls = 0;
+    m.beforeCacheScrape(() => {
+      calls++;
+      // What the callback records is already in this scrape.
+      m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l1' }, 10);
+    });
+    expect(calls).toBe(0);
+    let cache = get(await scrape(m), 'cache_operations_total');
+    expect(calls).toBe(1);
+    expect(sample(cache, { cache: 'conversation', result: 'hit', tier: 'l1' })?.value).toBe(10);
+
+    // Through the registry directly too (what a /metrics handler may call).
+    cache = get(parsePrometheusText(await m.registry.metrics()), 'cache_operations_total');
+    expect(calls).toBe(2);
+    expect(sample(cache, { cache: 'conversation', result: 'hit', tier: 'l1' })?.value).toBe(20);
+  });
+
+  it('runs every beforeCacheScrape callback; its removal stops it and leaves the others', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false });
+    const seen: string[] = [];
+    const removeA = m.beforeCacheScrape(() => {
+      seen.push('a');
+      m.recordCache({ cache: 'a', outcome: 'miss' });
+    });
+    m.beforeCacheScrape(() => {
+      seen.push('b');
+      m.recordCache({ cache: 'b', outcome: 'miss' });
+    });
+    await scrape(m);
+    expect(seen.sort()).toEqual(['a', 'b']);
+
+    removeA();
+    expect(() => removeA()).not.toThrow();
+    seen.length = 0;
+    const cache = get(await scrape(m), 'cache_operations_total');
+    expect(seen).toEqual(['b']);
+    expect(sample(cache, { cache: 'a', result: 'miss', tier: '' })?.value).toBe(1);
+    expect(sample(cache, { cache: 'b', result: 'miss', tier: '' })?.value).toBe(2);
+  });
+
+  it('a throwing beforeCacheScrape callback does not fail the scrape nor stop the other callbacks', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false });
+    m.recordCache({ cache: 'conversation', outcome: 'miss' });
+    m.recordRequest({ method: 'GET', route: '/x', status: 200, durationMs: 1 });
+    m.beforeCacheScrape(() => {
+      throw new Error('cache engine closed');
+    });
+    m.beforeCacheScrape(() => m.recordCache({ cache: 'conversation', outcome: 'hit', tier: 'l2' }, 2));
+    const families = await scrape(m);
+    const cache = get(families, 'cache_operations_total');
+    expect(sample(cache, { cache: 'conversation', result: 'miss', tier: '' })?.value).toBe(1);
+    expect(sample(cache, { cache: 'conversation', result: 'hit', tier: 'l2' })?.value).toBe(2);
+    expect(histogramSeries(get(families, 'http_server_request_duration_seconds'))).toHaveLength(1);
+    // And again at the next scrape.
+    await expect(m.text()).resolves.toContain('cache_operations_total');
+  });
+
   it('labels cache events past the cap (other), without remembering their names', async () => {
     const m = new MonitorMetrics({ defaultMetrics: false, maxLabelValues: 1 });
     m.recordCache({ cache: 'a', outcome: 'hit', tier: 'l2' });

@@ -198,7 +198,8 @@ export class MonitorMetrics {
     this.nPlusOne.inc({ http_request_method: method === '' ? '' : methodLabel(method), http_route: this.routes.of(template) });
   }
 
-  recordCache(event: CacheMonitorEvent): void {
+  /** `count` lookups with this outcome (default one). */
+  recordCache(event: CacheMonitorEvent, count = 1): void {
     const counters = this.cacheCounters.get(event.cache) ?? this.cacheCountersOf(event.cache);
     const tier = event.tier;
     let series: CounterSeries | undefined;
@@ -214,7 +215,12 @@ export class MonitorMetrics {
         break;
     }
     if (series === undefined || !series.live) series = this.resolveCacheSeries(counters, event);
-    series.value++;
+    series.value += count;
+  }
+
+  /** Runs `collect` before each scrape reads the cache counters (see `PerformanceMonitorService.watchCaches`). */
+  beforeCacheScrape(collect: () => void): () => void {
+    return this.cacheOps.beforeCollect(collect);
   }
 
   private cacheCountersOf(name: string): CacheCounters {
