@@ -5,5 +5,5 @@ export { INTEGRATION_OPTIONS, INTEGRATION_SUBSYSTEMS } from './integration.token
 export { buildDashboard, minuteAxis, overallStatus, weightedPercentile, CACHE_NAMESPACES, type DashboardInputs } from './health/dashboard.js';
 export { performanceScore, SCORE_RULES } from './health/score.js';
 export type * from './health/dashboard.types.js';
-export { cacheEventForMonitor, taskEventForMonitor } from './bridge/event-bridge.js';
+export { cacheEventForMonitor, cacheTotalsOf, taskEventForMonitor } from './bridge/event-bridge.js';
 export { emptyCacheStats, PassThroughNamespace } from './facade/pass-through.namespace.js';

@@ -1,8 +1,9 @@
 import type { TaskEvent, TaskEventListener, TaskProcessor } from '@chat/async';
-import type { CacheEngine, CacheEvent, CacheEventListener } from '@chat/cache';
-import type { PerformanceMonitorService } from '@chat/monitoring';
+import type { CacheEngine, CacheEvent, CacheEventListener, CacheEventType, CacheStats } from '@chat/cache';
+import type { CacheTotals, PerformanceMonitorService } from '@chat/monitoring';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cacheEventForMonitor, EventBridge, taskEventForMonitor } from './event-bridge.js';
+import { emptyCacheStats } from '../facade/pass-through.namespace.js';
+import { cacheEventForMonitor, cacheTotalsOf, EventBridge, taskEventForMonitor } from './event-bridge.js';
 
 describe('cacheEventForMonitor', () => {
   it.each<[CacheEvent, ReturnType<typeof cacheEventForMonitor>]>([
@@ -18,6 +19,64 @@ describe('cacheEventForMonitor', () => {
     [{ type: 'load', cache: 'conversation', durationMs: 3, ok: true }, null],
   ])('%j → %j', (event, expected) => {
     expect(cacheEventForMonitor(event)).toEqual(expected);
+  });
+});
+
+/** Engine stats with the counts `cacheTotalsOf` reads set, and the others set to numbers it must ignore. */
+function stats(counts: { hits?: number; misses?: number; l1Hits?: number; l2Hits?: number; l2Errors?: number }): CacheStats {
+  return {
+    ...emptyCacheStats(),
+    hits: counts.hits ?? 0,
+    misses: counts.misses ?? 0,
+    hitRate: 0.5,
+    l1: { hits: counts.l1Hits ?? 0, size: 11, bytes: 1_234 },
+    l2: { hits: counts.l2Hits ?? 0, errors: counts.l2Errors ?? 0 },
+    evictions: 13,
+    stampedesCoalesced: 17,
+    staleServed: 19,
+    refreshes: 23,
+    loads: 29,
+    loadErrors: 31,
+  };
+}
+
+describe('cacheTotalsOf', () => {
+  it.each<[string, Record<string, CacheStats>, CacheTotals[]]>([
+    ['no namespace', {}, []],
+    ['nothing counted yet', { conversation: stats({}) }, [{ cache: 'conversation', l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 0, errors: 0 }]],
+    [
+      'hits from L1 and L2 only: no other hits; errors are the L2 errors (not load errors)',
+      { conversation: stats({ hits: 5, l1Hits: 3, l2Hits: 2, misses: 4, l2Errors: 1 }) },
+      [{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 0, misses: 4, errors: 1 }],
+    ],
+    [
+      'stale hits (in hits, in neither tier) are the other hits',
+      { 'ai-response': stats({ hits: 10, l1Hits: 4, l2Hits: 1, misses: 2 }) },
+      [{ cache: 'ai-response', l1Hits: 4, l2Hits: 1, otherHits: 5, misses: 2, errors: 0 }],
+    ],
+    [
+      'only stale hits',
+      { 'ai-response': stats({ hits: 3 }) },
+      [{ cache: 'ai-response', l1Hits: 0, l2Hits: 0, otherHits: 3, misses: 0, errors: 0 }],
+    ],
+    [
+      'tier hits above the total (a torn read): other hits never negative',
+      { conversation: stats({ hits: 4, l1Hits: 3, l2Hits: 2 }) },
+      [{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 0, misses: 0, errors: 0 }],
+    ],
+    [
+      'one entry per namespace, by name, in order',
+      { conversation: stats({ hits: 1, l1Hits: 1 }), 'tool-result': stats({ misses: 6, l2Errors: 2 }), 'ai-response': stats({ hits: 2, l2Hits: 1 }) },
+      [
+        { cache: 'conversation', l1Hits: 1, l2Hits: 0, otherHits: 0, misses: 0, errors: 0 },
+        { cache: 'tool-result', l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 6, errors: 2 },
+        { cache: 'ai-response', l1Hits: 0, l2Hits: 1, otherHits: 1, misses: 0, errors: 0 },
+      ],
+    ],
+  ])('%s', (_, input, expected) => {
+    const totals = cacheTotalsOf(input);
+    expect(totals).toEqual(expected);
+    for (const t of totals) expect(t.otherHits).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -45,14 +104,30 @@ describe('taskEventForMonitor', () => {
 
 // ── EventBridge with fakes ───────────────────────────────────────────────────────────────────────
 
+const ALL_CACHE_EVENTS: readonly CacheEventType[] = ['hit', 'miss', 'error', 'eviction', 'coalesced', 'load'];
+
+/** The engine's `onEvent` (types honoured, idempotent unsubscribe) and `stats()`. */
 class FakeCache {
-  readonly listeners = new Set<CacheEventListener>();
-  onEvent(listener: CacheEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  readonly listeners = new Set<{ listener: CacheEventListener; types: ReadonlySet<CacheEventType> }>();
+  /** The `types` argument of each `onEvent` call (undefined: none given). */
+  readonly subscriptions: Array<readonly CacheEventType[] | undefined> = [];
+  current: Record<string, CacheStats> = {};
+  readonly stats = vi.fn((): Record<string, CacheStats> => this.current);
+  onEvent(listener: CacheEventListener, types?: readonly CacheEventType[]): () => void {
+    this.subscriptions.push(types);
+    const entry = { listener, types: new Set(types ?? ALL_CACHE_EVENTS) };
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
   }
+  /** As the engine does: to the listeners that asked for this event's type. */
   emit(event: CacheEvent): void {
-    for (const l of this.listeners) l(event);
+    for (const { listener, types } of this.listeners) if (types.has(event.type)) listener(event);
+  }
+  /** To every listener whatever it asked for: shows what the bridge's listener itself does with an event. */
+  emitToAll(event: CacheEvent): void {
+    for (const { listener } of this.listeners) listener(event);
   }
 }
 
@@ -70,7 +145,22 @@ class FakeTasks {
 }
 
 function fakeMonitor() {
-  return { recordCache: vi.fn(), recordQueue: vi.fn(), setQueuePending: vi.fn() };
+  const detachCaches = vi.fn();
+  return {
+    recordCache: vi.fn(),
+    recordQueue: vi.fn(),
+    setQueuePending: vi.fn(),
+    watchCaches: vi.fn((_read: () => Iterable<CacheTotals>) => detachCaches),
+    detachCaches,
+  };
+}
+
+/** The read function the bridge handed to `watchCaches` (exactly one). */
+function watchedRead(monitor: ReturnType<typeof fakeMonitor>): () => Iterable<CacheTotals> {
+  expect(monitor.watchCaches).toHaveBeenCalledTimes(1);
+  const read = monitor.watchCaches.mock.calls[0]?.[0];
+  if (read === undefined) throw new Error('no watchCaches source');
+  return read;
 }
 
 function bridge(parts: { cache?: FakeCache | null; tasks?: FakeTasks | null; everyMs?: number } = {}) {
@@ -94,35 +184,83 @@ describe('EventBridge', () => {
     vi.useRealTimers();
   });
 
-  it('forwards cache and task events the monitor counts, and nothing else', () => {
-    const { b, monitor, cache, tasks } = bridge();
+  it('forwards the task events the monitor counts, and nothing else', () => {
+    const { b, monitor, tasks } = bridge();
     b.attach();
-    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l1' });
-    cache?.emit({ type: 'eviction', cache: 'conversation' });
     tasks?.emit({ kind: 'completed', type: 't', priority: 'normal', attempt: 1, runMs: 3 });
     tasks?.emit({ kind: 'reconciled', requeued: 0, recovered: 0, failed: 0 });
-    expect(monitor.recordCache.mock.calls).toEqual([[{ cache: 'conversation', outcome: 'hit', tier: 'l1' }]]);
     expect(monitor.recordQueue.mock.calls).toEqual([[{ kind: 'completed', type: 't', priority: 'normal', runMs: 3 }]]);
+    expect(monitor.recordCache).not.toHaveBeenCalled();
     b.detachAll();
   });
 
-  it('hands the monitor one record per cache and outcome, made once: the same object for every hit', () => {
+  it('registers exactly one watchCaches source, which reads cacheTotalsOf(cache.stats()) afresh at each call', () => {
+    const { b, monitor, cache } = bridge();
+    if (cache === null) throw new Error('no cache');
+    b.attach();
+    const read = watchedRead(monitor);
+    // Attaching reads nothing: the monitor reads when it collects.
+    expect(cache.stats).not.toHaveBeenCalled();
+
+    cache.current = { conversation: stats({ hits: 6, l1Hits: 3, l2Hits: 2, misses: 4, l2Errors: 1 }) };
+    expect([...read()]).toEqual(cacheTotalsOf(cache.current));
+    expect([...read()]).toEqual([{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 1, misses: 4, errors: 1 }]);
+
+    cache.current = { conversation: stats({ hits: 9, l1Hits: 5, l2Hits: 2, misses: 4, l2Errors: 1 }), 'tool-result': stats({ misses: 1 }) };
+    expect([...read()]).toEqual(cacheTotalsOf(cache.current));
+    expect(cache.stats).toHaveBeenCalledTimes(3);
+    b.detachAll();
+  });
+
+  it('subscribes to error events only, and forwards no hit, miss or L2 error (those come through stats)', () => {
+    const { b, monitor, cache } = bridge();
+    if (cache === null) throw new Error('no cache');
+    b.attach();
+    expect(cache.subscriptions).toEqual([['error']]);
+    const events: CacheEvent[] = [
+      { type: 'hit', cache: 'conversation', tier: 'l1' },
+      { type: 'hit', cache: 'conversation', tier: 'l2' },
+      { type: 'hit', cache: 'ai-response', tier: 'stale' },
+      { type: 'miss', cache: 'conversation' },
+      { type: 'error', cache: 'conversation', tier: 'l2', error: 'timeout' },
+      { type: 'eviction', cache: 'conversation' },
+      { type: 'coalesced', cache: 'conversation', distributed: false },
+      { type: 'load', cache: 'conversation', durationMs: 2, ok: true },
+    ];
+    for (const event of events) cache.emit(event);
+    // Even handed every type, the bridge's listener forwards none of these.
+    for (const event of events) cache.emitToAll(event);
+    expect(monitor.recordCache).not.toHaveBeenCalled();
+    b.detachAll();
+  });
+
+  it('forwards each invalidation-bus error as one cache error, without its message', () => {
     const { b, monitor, cache } = bridge();
     b.attach();
-    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l1' });
-    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l1' });
-    cache?.emit({ type: 'hit', cache: 'conversation', tier: 'l2' });
-    cache?.emit({ type: 'hit', cache: 'tool-result', tier: 'l1' });
-    cache?.emit({ type: 'error', cache: 'conversation', tier: 'l2', error: 'timeout' });
     cache?.emit({ type: 'error', cache: 'conversation', tier: 'bus', error: 'closed' });
-    const [first, second, l2, other, error, busError] = monitor.recordCache.mock.calls.map(([record]) => record as unknown);
-    expect(second).toBe(first);
-    expect(first).toEqual({ cache: 'conversation', outcome: 'hit', tier: 'l1' });
-    expect(l2).toEqual({ cache: 'conversation', outcome: 'hit', tier: 'l2' });
-    expect(other).toEqual({ cache: 'tool-result', outcome: 'hit', tier: 'l1' });
-    expect(error).toEqual({ cache: 'conversation', outcome: 'error' });
-    expect(busError).toBe(error);
+    cache?.emit({ type: 'error', cache: 'tool-result', tier: 'bus', error: 'ECONNRESET' });
+    cache?.emit({ type: 'error', cache: 'conversation', tier: 'bus', error: 'closed again' });
+    expect(monitor.recordCache.mock.calls).toEqual([
+      [{ cache: 'conversation', outcome: 'error' }],
+      [{ cache: 'tool-result', outcome: 'error' }],
+      [{ cache: 'conversation', outcome: 'error' }],
+    ]);
     b.detachAll();
+  });
+
+  it('detachAll detaches the watchCaches source once and unsubscribes the cache listener', () => {
+    const { b, monitor, cache } = bridge({ tasks: null });
+    if (cache === null) throw new Error('no cache');
+    b.attach();
+    expect(cache.listeners.size).toBe(1);
+    expect(monitor.detachCaches).not.toHaveBeenCalled();
+    b.detachAll();
+    expect(monitor.detachCaches).toHaveBeenCalledTimes(1);
+    expect(cache.listeners.size).toBe(0);
+    cache.emit({ type: 'error', cache: 'conversation', tier: 'bus', error: 'closed' });
+    expect(monitor.recordCache).not.toHaveBeenCalled();
+    b.detachAll();
+    expect(monitor.detachCaches).toHaveBeenCalledTimes(1);
   });
 
   it('after detachAll no event reaches the monitor and the listeners are gone', () => {
@@ -132,7 +270,9 @@ describe('EventBridge', () => {
     expect(cache?.listeners.size).toBe(0);
     expect(tasks?.listeners.size).toBe(0);
     cache?.emit({ type: 'miss', cache: 'conversation' });
+    cache?.emit({ type: 'error', cache: 'conversation', tier: 'bus', error: 'closed' });
     tasks?.emit({ kind: 'submitted', type: 't', priority: 'normal', count: 1 });
+    expect(monitor.detachCaches).toHaveBeenCalledTimes(1);
     expect(monitor.recordCache).not.toHaveBeenCalled();
     expect(monitor.recordQueue).not.toHaveBeenCalled();
   });
@@ -173,12 +313,14 @@ describe('EventBridge', () => {
     b.detachAll();
   });
 
-  it('without a queue: cache events only, no timer, readBacklog does nothing', async () => {
+  it('without a queue: the cache only, no timer, readBacklog does nothing', async () => {
     const { b, monitor, cache } = bridge({ tasks: null });
     b.attach();
     expect(vi.getTimerCount()).toBe(0);
+    expect(monitor.watchCaches).toHaveBeenCalledTimes(1);
     cache?.emit({ type: 'miss', cache: 'x' });
-    expect(monitor.recordCache).toHaveBeenCalledTimes(1);
+    cache?.emit({ type: 'error', cache: 'x', tier: 'bus', error: 'closed' });
+    expect(monitor.recordCache.mock.calls).toEqual([[{ cache: 'x', outcome: 'error' }]]);
     await b.readBacklog();
     expect(monitor.setQueuePending).not.toHaveBeenCalled();
     b.detachAll();
@@ -187,6 +329,7 @@ describe('EventBridge', () => {
   it('without a cache: task events and backlog only', async () => {
     const { b, monitor, tasks } = bridge({ cache: null });
     b.attach();
+    expect(monitor.watchCaches).not.toHaveBeenCalled();
     tasks?.emit({ kind: 'released', type: 't', priority: 'low' });
     expect(monitor.recordQueue).toHaveBeenCalledWith({ kind: 'released', type: 't', priority: 'low' });
     await vi.advanceTimersByTimeAsync(0);

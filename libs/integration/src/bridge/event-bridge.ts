@@ -1,6 +1,6 @@
 import type { TaskEvent, TaskProcessor } from '@chat/async';
-import type { CacheEngine, CacheEvent } from '@chat/cache';
-import type { PerformanceMonitorService } from '@chat/monitoring';
+import type { CacheEngine, CacheEvent, CacheStats } from '@chat/cache';
+import type { CacheTotals, PerformanceMonitorService } from '@chat/monitoring';
 import { Logger } from '@nestjs/common';
 
 const MINUTE = 60_000;
@@ -19,6 +19,19 @@ export function cacheEventForMonitor(event: CacheEvent): Parameters<PerformanceM
     default:
       return null;
   }
+}
+
+/** The engine's per-namespace stats as the monitor counts lookups (see `PerformanceMonitorService.watchCaches`). */
+export function cacheTotalsOf(stats: Readonly<Record<string, CacheStats>>): CacheTotals[] {
+  return Object.entries(stats).map(([cache, s]) => ({
+    cache,
+    l1Hits: s.l1.hits,
+    l2Hits: s.l2.hits,
+    // The rest of the hits: stale entries served while they refresh.
+    otherHits: Math.max(0, s.hits - s.l1.hits - s.l2.hits),
+    misses: s.misses,
+    errors: s.l2.errors,
+  }));
 }
 
 /** A task event as the monitor counts it; `reconciled` is not a queue figure (null). */
@@ -49,11 +62,6 @@ export class EventBridge {
   private readonly logger = new Logger('PerformanceIntegration');
   private readonly detach: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
-  /**
-   * The monitor's record for each (cache, outcome) made once and reused: every cache hit of every
-   * request passes here, and the records carry no per-event data (an error's message is dropped).
-   */
-  private readonly cacheRecords = new Map<string, Map<string, ReturnType<typeof cacheEventForMonitor>>>();
   /** The last backlog reading of each minute (epoch ms of its start → pending tasks), oldest first, 24 h at most. */
   private readonly depth = new Map<number, number>();
 
@@ -66,12 +74,19 @@ export class EventBridge {
 
   attach(): void {
     const monitor = this.monitor;
-    if (this.cache !== null) {
+    const cache = this.cache;
+    if (cache !== null) {
+      // Hits, misses and Redis errors: counted by the engine, read by the monitor on its own timer
+      // and at each scrape. A cached read then builds no event and calls nothing for the monitor.
+      this.detach.push(monitor.watchCaches(() => cacheTotalsOf(cache.stats())));
+      // The invalidation bus's failures are in no namespace's stats: they come as events (rare).
       this.detach.push(
-        this.cache.onEvent((event) => {
-          const record = this.cacheRecord(event);
-          if (record !== null) monitor.recordCache(record);
-        }),
+        cache.onEvent(
+          (event) => {
+            if (event.type === 'error' && event.tier === 'bus') monitor.recordCache({ cache: event.cache, outcome: 'error' });
+          },
+          ['error'],
+        ),
       );
     }
     if (this.tasks !== null) {
@@ -85,21 +100,6 @@ export class EventBridge {
       this.timer.unref();
       void this.readBacklog();
     }
-  }
-
-  private cacheRecord(event: CacheEvent): ReturnType<typeof cacheEventForMonitor> {
-    let byKind = this.cacheRecords.get(event.cache);
-    if (byKind === undefined) {
-      byKind = new Map();
-      this.cacheRecords.set(event.cache, byKind);
-    }
-    const kind = event.type === 'hit' ? event.tier : event.type;
-    let record = byKind.get(kind);
-    if (record === undefined) {
-      record = cacheEventForMonitor(event);
-      byKind.set(kind, record);
-    }
-    return record;
   }
 
   /** No more events or backlog readings. */
