@@ -50,6 +50,30 @@ describe('goals', () => {
     expect(goals.get('stress')).toMatchObject({ met: true, value: 'api 240 MB' });
   });
 
+  it('weighs every process pair of the monitor-overhead scenario: per round, each side summed, then the median', () => {
+    const goals = byGoal([
+      scenarioResult('monitor-overhead', {
+        results: [
+          // Pair 1 alone would be 10% apart, pair 2 alone 2%: summed, round 1 is 192/200, round 2 180/200, round 3 196/200.
+          target('A, MONITOR=off #1', [100, 100, 100], { role: 'baseline' }),
+          target('A, monitor on #1', [92, 90, 98], { ratio: 0.92 }),
+          target('A, MONITOR=off #2', [100, 100, 100], { ratio: 1 }),
+          target('A, monitor on #2', [100, 90, 98], { ratio: 0.98, ratioTo: 'A, MONITOR=off #2' }),
+        ],
+      }),
+    ]);
+    expect(goals.get('monitor-overhead')).toMatchObject({ met: true, value: '4.0% (per route; worst 4.0%)' });
+  });
+
+  it('does not judge an A/A run of the monitor-overhead scenario: no side is monitored', () => {
+    const goals = byGoal([
+      scenarioResult('monitor-overhead', {
+        results: [target('A, MONITOR=off #1', [100], { role: 'baseline' }), target('A, A/A twin (MONITOR=off) #1', [80], { ratio: 0.8 })],
+      }),
+    ]);
+    expect(goals.get('monitor-overhead')).toMatchObject({ met: null });
+  });
+
   it('prints one line per goal with its verdict', () => {
     const lines = renderGoalLines(evaluateGoals([scenarioResult('stress', { mix: mixFigures('stress', 250, { processes: [{ label: 'api', role: 'all', rssBeforeMb: 1, rssAfterMb: 300, lagIdleP99Ms: 1, lagLoadP99Ms: 1, cpuMs: 1 }] }) })]));
     expect(lines[1]).toContain('goals');

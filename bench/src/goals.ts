@@ -1,5 +1,5 @@
 import type { ScenarioResult, TargetResult } from './bench.types.js';
-import { median } from './stats.util.js';
+import { median, requestsPerRoundSummed } from './stats.util.js';
 
 /** One of the issue's goals, as measured in this run: printed beside the figures, never enforced. */
 export interface GoalResult {
@@ -77,10 +77,26 @@ function taskThroughput(results: readonly ScenarioResult[]): GoalResult {
 function monitorOverhead(results: readonly ScenarioResult[]): GoalResult {
   const goal = 'monitor overhead ≤ 5%';
   const s = scenario(results, 'monitor-overhead');
-  // Each monitored route's ratio is to its unmonitored twin: the reference for the first route, `ratioTo` for the others.
-  const pairs = s?.results.filter((r) => r.role === 'subject' && r.target.includes('monitor on') && r.ratio !== null) ?? [];
-  if (!s || pairs.length === 0) return notMeasured(goal, 'monitor-overhead');
-  const overheads = pairs.map((p) => ({ route: p.target, overhead: 1 - (p.ratio ?? 1) }));
+  // Targets are named `<route>, monitor on …` and `<route>, MONITOR=off …`, one per process. Per
+  // route and round, the monitored processes' req/s summed ÷ the unmonitored ones'; the median
+  // over rounds. (An A/A run's subjects are named `A/A twin`: no monitored side, not measured.)
+  const routes = new Map<string, { on: TargetResult[]; off: TargetResult[] }>();
+  for (const r of s?.results ?? []) {
+    const comma = r.target.indexOf(', ');
+    if (comma < 0) continue;
+    const side = r.target.includes('monitor on') ? 'on' : r.target.includes('MONITOR=off') && !r.target.includes('A/A') ? 'off' : null;
+    if (side === null) continue;
+    const route = r.target.slice(0, comma);
+    const entry = routes.get(route) ?? { on: [], off: [] };
+    entry[side].push(r);
+    routes.set(route, entry);
+  }
+  const measured = [...routes].filter(([, sides]) => sides.on.length > 0 && sides.off.length > 0);
+  if (!s || measured.length === 0) return notMeasured(goal, 'monitor-overhead');
+  const overheads = measured.map(([route, sides]) => {
+    const off = requestsPerRoundSummed(sides.off);
+    return { route, overhead: 1 - median(requestsPerRoundSummed(sides.on).map((v, i) => v / (off[i] ?? Number.NaN))) };
+  });
   const worst = Math.max(...overheads.map((o) => o.overhead));
   return {
     goal,

@@ -13,3 +13,13 @@ export function percentile(values: number[], p: number): number {
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1] ?? Number.NaN;
 }
+
+/**
+ * Requests per second of each round summed over several targets (one per process of a side), for
+ * the rounds every target has: several processes of a configuration weighed as one.
+ */
+export function requestsPerRoundSummed(targets: ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>): number[] {
+  if (targets.length === 0) return [];
+  const rounds = Math.min(...targets.map((t) => t.rounds.length));
+  return Array.from({ length: rounds }, (_, i) => targets.reduce((sum, t) => sum + (t.rounds[i]?.requestsPerSec ?? Number.NaN), 0));
+}

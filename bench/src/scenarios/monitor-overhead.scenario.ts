@@ -6,6 +6,7 @@ import { migratedDatabase, startBenchApi, startBenchApiOn, type BenchApi } from 
 import { addMessages, createConversation } from '../api/api.seed.js';
 import type { HttpRequestSpec, LoadScenario, Prepared, Target, TargetResult } from '../bench.types.js';
 import { expectOk } from '../http.probe.js';
+import { median, requestsPerRoundSummed } from '../stats.util.js';
 import { PROMPTS } from './conversation-read.scenario.js';
 
 /** Issue 5's goal: the monitored API within 5% of the unmonitored one's throughput. Printed, never enforced. */
@@ -27,6 +28,21 @@ const MAX_TRANSACTIONS_PER_REQUEST = 0.01;
  * - `off-off`: an A/A run, both processes unmonitored, to see the noise floor of the comparison.
  */
 type Mode = 'on-off' | 'off-on' | 'off-off';
+
+/**
+ * Process pairs (one monitored, one not), from `MONITOR_OVERHEAD_PAIRS` (default 3). Two processes
+ * started alike still differ by a few percent on this machine (memory layout, JIT decisions, when
+ * each was disturbed), which one pair cannot tell from the monitor's cost; the goal's ratio sums
+ * each side's requests over every pair, so that such differences average out.
+ */
+const DEFAULT_PAIRS = 3;
+
+function pairsOf(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_PAIRS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error(`MONITOR_OVERHEAD_PAIRS must be an integer from 1 to 8, got "${value}"`);
+  return n;
+}
 const MODES: readonly Mode[] = ['on-off', 'off-on', 'off-off'];
 
 function modeOf(value: string | undefined): Mode {
@@ -69,8 +85,9 @@ function profileEnv(dir: string | undefined, monitor: 'on' | 'off'): Record<stri
 interface RoutePair {
   /** The route template, as the monitor labels it (`http_route`). */
   route: string;
-  off: Target;
-  on: Target;
+  /** One target per process pair, in the same order on both sides. */
+  off: Target[];
+  on: Target[];
 }
 
 /** `http_server_request_duration_seconds_count` of GET `route` with a 2xx status, summed over the series. */
@@ -103,68 +120,82 @@ async function get(url: string, token: string): Promise<{ status: number; text: 
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const thousands = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** Server CPU µs per request over all rounds of `result` (null without /proc figures). */
-function cpuPerRequestUs(result: TargetResult): number | null {
+/** Server CPU µs per request over all rounds of `results` together (null without /proc figures). */
+function cpuPerRequestUs(results: readonly TargetResult[]): number | null {
   let cpuMs = 0;
   let requests = 0;
-  for (const m of result.rounds) {
-    if (m.serverCpuMs === undefined) return null;
-    cpuMs += m.serverCpuMs;
-    requests += m.totalRequests;
+  for (const result of results) {
+    for (const m of result.rounds) {
+      if (m.serverCpuMs === undefined) return null;
+      cpuMs += m.serverCpuMs;
+      requests += m.totalRequests;
+    }
   }
   return requests > 0 ? (cpuMs * 1000) / requests : null;
 }
 
-/** The goal line of one route, from the table's figures (medians, and the median of per-round ratios), then its CPU cost. */
+/**
+ * The goal lines of one route, from every pair's figures: per round, the monitored processes'
+ * req/s summed ÷ the unmonitored ones' summed (the goal's ratio is the median over rounds), each
+ * pair's own ratio (the table's), and the CPU cost per request of each side.
+ */
 function goalLines(pair: RoutePair, results: readonly TargetResult[], subject = 'monitor on'): string[] {
-  const off = results.find((r) => r.target === pair.off.name);
-  const on = results.find((r) => r.target === pair.on.name);
-  if (off === undefined || on === undefined || on.ratio === null) return [`GET ${pair.route}: not measured`];
-  const overhead = 1 - on.ratio;
-  const perRound = on.rounds.map((m, i) => (m.requestsPerSec / (off.rounds[i]?.requestsPerSec ?? Number.NaN)).toFixed(2)).join(', ');
+  const find = (targets: readonly Target[]): TargetResult[] => targets.flatMap((t) => results.filter((r) => r.target === t.name));
+  const off = find(pair.off);
+  const on = find(pair.on);
+  if (off.length !== pair.off.length || on.length !== pair.on.length || off.length === 0) return [`GET ${pair.route}: not measured`];
+  const offRounds = requestsPerRoundSummed(off);
+  const onRounds = requestsPerRoundSummed(on);
+  const perRound = onRounds.map((v, i) => v / (offRounds[i] ?? Number.NaN));
+  const ratio = median(perRound);
+  const overhead = 1 - ratio;
   const met = overhead <= GOAL_MAX_OVERHEAD ? 'met' : 'NOT met';
-  const noise = on.ratio > 1 + GOAL_MAX_OVERHEAD ? ' — on faster than off by more than the goal: machine noise' : '';
+  const noise = ratio > 1 + GOAL_MAX_OVERHEAD ? ' — on faster than off by more than the goal: machine noise' : '';
+  const perPair = on.map((r) => (r.ratio === null ? '–' : r.ratio.toFixed(2))).join(', ');
   const lines = [
-    `GET ${pair.route}: ${subject}: ${on.requestsPerSec.toFixed(0)} req/s vs off: ${off.requestsPerSec.toFixed(0)} req/s → ${on.ratio.toFixed(2)}× (overhead ${percent(overhead)}; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${met})${noise}`,
-    `  per round on ÷ off: ${perRound}; p50 ${on.p50Ms.toFixed(1)} vs ${off.p50Ms.toFixed(1)} ms, p99 ${on.p99Ms.toFixed(1)} vs ${off.p99Ms.toFixed(1)} ms`,
+    `GET ${pair.route}: ${subject}: ${median(onRounds).toFixed(0)} req/s vs off: ${median(offRounds).toFixed(0)} req/s (${on.length} process${on.length === 1 ? '' : 'es'} a side, summed) → ${ratio.toFixed(2)}× (overhead ${percent(overhead)}; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${met})${noise}`,
+    `  per round on ÷ off: ${perRound.map((r) => r.toFixed(2)).join(', ')}; per pair (median of its rounds): ${perPair}`,
   ];
   const cpuOn = cpuPerRequestUs(on);
   const cpuOff = cpuPerRequestUs(off);
   if (cpuOn !== null && cpuOff !== null) {
     lines.push(
-      `  API process CPU per request (user + system, all rounds): ${subject === 'monitor on' ? 'on' : subject} ${cpuOn.toFixed(0)} µs vs off ${cpuOff.toFixed(0)} µs → ${cpuOn >= cpuOff ? '+' : ''}${percent(cpuOn / cpuOff - 1)}`,
+      `  API process CPU per request (user + system, all rounds and processes): ${subject === 'monitor on' ? 'on' : subject} ${cpuOn.toFixed(1)} µs vs off ${cpuOff.toFixed(1)} µs → ${cpuOn >= cpuOff ? '+' : ''}${percent(cpuOn / cpuOff - 1)}`,
     );
   }
   return lines;
 }
 
 /**
- * Issue 5: what the performance monitor costs on the API's fastest path. Two API processes on one
- * fresh database serve the same user and conversation: one as deployed (monitor on: Fastify hooks
+ * Issue 5: what the performance monitor costs on the API's fastest path. Pairs of API processes
+ * (`MONITOR_OVERHEAD_PAIRS`, default 3) on one fresh database serve the same user and conversation:
+ * in each pair one as deployed (monitor on: Fastify hooks
  * time every request inside an AsyncLocalStorage context, query capture, Prometheus histograms and
  * counters, process sampling, alert rules), one with `MONITOR=off` (none of it, no /metrics). Both
  * serve the conversation and its first page of messages from their in-process cache (L1), so the
  * per-request cost of the monitor weighs as much as it ever can. The two processes of a route are
- * measured one after the other in every round (ABC-CBA), with the same connections.
+ * measured one after the other in every round (ABC-CBA), with the same connections; the goal's
+ * ratio sums each side over the pairs, round by round.
  */
 export const monitorOverheadScenario: LoadScenario = {
   name: 'monitor-overhead',
   description:
-    'cached conversation read and first page of messages (L1 hits), monitor on vs MONITOR=off: two API processes started alike on one fresh, already migrated PostgreSQL database, same user and data, no Redis; goal ≤ 5% apart (printed, not enforced)',
+    'cached conversation read and first page of messages (L1 hits), monitor on vs MONITOR=off: pairs of API processes (one monitored, one not) started alike on one fresh, already migrated PostgreSQL database, same user and data, no Redis; each side summed over the pairs; goal ≤ 5% apart (printed, not enforced)',
   baselines: [],
   async prepare(): Promise<Prepared> {
     // Migrated beforehand: neither process has run the migrations, which could leave the one that
     // did a little slower for that reason only.
     const mode = modeOf(process.env['MONITOR_OVERHEAD_MODE']);
+    const pairCount = pairsOf(process.env['MONITOR_OVERHEAD_PAIRS']);
     const profileDir = process.env['MONITOR_OVERHEAD_CPU_PROF'];
     const database = await migratedDatabase();
-    let on: BenchApi | null = null;
-    let off: BenchApi | null = null;
+    const started: BenchApi[] = [];
     let db: DataSource | null = null;
-    // The connection, then the processes, then their database.
+    // The connection, then the processes (the first one last: it owns the user), then their database.
     const stop = async (): Promise<void> => {
       const errors: string[] = [];
-      for (const step of [() => db?.destroy(), () => off?.stop(), () => on?.stop(), () => database.drop()]) {
+      const steps = [() => db?.destroy(), ...[...started].reverse().map((api) => () => api.stop()), () => database.drop()];
+      for (const step of steps) {
         try {
           await step();
         } catch (err) {
@@ -174,51 +205,59 @@ export const monitorOverheadScenario: LoadScenario = {
       if (errors.length > 0) throw new Error(errors.join('\n'));
     };
     try {
-      // `subject` is the process measured against the reference (`MONITOR=off`); it is monitored
-      // unless this is an A/A run. `first` is the process started first, which seeds the measured
-      // conversation: the subject by default, the reference with `off-on`.
+      // `subject` processes are measured against the reference ones (`MONITOR=off`); they are
+      // monitored unless this is an A/A run. The first process started seeds the measured
+      // conversation: a subject by default, a reference with `off-on`. Then the sides alternate.
       const subjectMonitor = mode === 'off-off' ? 'off' : 'on';
       const subjectFirst = mode !== 'off-on';
-      const firstMonitor = subjectFirst ? subjectMonitor : 'off';
-      const secondMonitor = subjectFirst ? 'off' : subjectMonitor;
-      const first = await startBenchApi({ database: { url: database.url }, env: { MONITOR: firstMonitor, ...profileEnv(profileDir, firstMonitor) } });
-      if (subjectFirst) on = first;
-      else off = first;
-      const second = await startBenchApiOn(first, { env: { MONITOR: secondMonitor, ...profileEnv(profileDir, secondMonitor) } });
-      if (subjectFirst) off = second;
-      else on = second;
-      const monitored = subjectFirst ? first : second;
-      const unmonitored = subjectFirst ? second : first;
-      // The measured conversation is seeded through the first process and read by both. The other
-      // one seeds a twin (never read) so that both have run the same code before the load: a
-      // process that alone had served the writes could be slower for that reason only (its shared
-      // code paths would have seen more shapes).
+      const subjects: BenchApi[] = [];
+      const references: BenchApi[] = [];
+      for (let i = 0; i < 2 * pairCount; i++) {
+        const isSubject = (i % 2 === 0) === subjectFirst;
+        const monitor = isSubject ? subjectMonitor : 'off';
+        const env = { MONITOR: monitor, ...profileEnv(profileDir, monitor) };
+        const first = started[0];
+        const api = first === undefined ? await startBenchApi({ database: { url: database.url }, env }) : await startBenchApiOn(first, { env });
+        started.push(api);
+        (isSubject ? subjects : references).push(api);
+      }
+      const [first, ...others] = started as [BenchApi, ...BenchApi[]];
+      // The measured conversation is seeded through the first process and read by all. The others
+      // seed a twin (never read) so that all have run the same code before the load: a process
+      // that alone had served the writes could be slower for that reason only (its shared code
+      // paths would have seen more shapes).
       const id = await createConversation(first, 'bench conversation (monitor overhead)');
       await addMessages(first, id, PROMPTS);
-      await addMessages(second, await createConversation(second, 'bench conversation (monitor overhead)'), PROMPTS);
+      for (const other of others) await addMessages(other, await createConversation(other, 'bench conversation (monitor overhead)'), PROMPTS);
 
       const request = (bench: BenchApi, path: string): HttpRequestSpec => ({ method: 'GET', url: `${bench.api.url}${path}`, headers: bench.userHeaders });
-      const [offPid, onPid] = [unmonitored.api.pid, monitored.api.pid];
       const conversation = `/v1/conversations/${id}`;
       const messages = `/v1/conversations/${id}/messages?limit=50`;
-      const conversationOff: Target = { name: 'GET /v1/conversations/:id, MONITOR=off (cached, L1 hit)', request: request(unmonitored, conversation), reference: true, serverPid: offPid };
-      const messagesOff: Target = { name: 'GET …/messages?limit=50, MONITOR=off (cached first page, L1 hit)', request: request(unmonitored, messages), serverPid: offPid };
-      // In an A/A run the subject is a second unmonitored process: named apart from the reference.
-      const subject = mode === 'off-off' ? 'MONITOR=off, A/A twin' : 'monitor on';
-      const pairs: RoutePair[] = [
-        {
-          route: '/v1/conversations/:id',
-          off: conversationOff,
-          on: { name: `GET /v1/conversations/:id, ${subject} (cached, L1 hit)`, request: request(monitored, conversation), serverPid: onPid },
-        },
-        {
-          route: '/v1/conversations/:id/messages',
-          off: messagesOff,
-          on: { name: `GET …/messages?limit=50, ${subject} (cached first page, L1 hit)`, request: request(monitored, messages), ratioTo: messagesOff.name, serverPid: onPid },
-        },
+      // In an A/A run the subjects are unmonitored processes too: named apart from the reference.
+      const subjectLabel = mode === 'off-off' ? 'A/A twin (MONITOR=off)' : 'monitor on';
+      const routes = [
+        { route: '/v1/conversations/:id', label: 'GET /v1/conversations/:id', path: conversation, what: 'cached, L1 hit' },
+        { route: '/v1/conversations/:id/messages', label: 'GET …/messages?limit=50', path: messages, what: 'cached first page, L1 hit' },
       ];
-      // Measured in this order (then reversed): each route's two processes back to back.
-      const targets = pairs.flatMap((p) => [p.off, p.on]);
+      const pairs: RoutePair[] = routes.map(({ route, label, path, what }, r) => {
+        const off = references.map<Target>((api, i) => ({
+          name: `${label}, MONITOR=off #${i + 1} (${what})`,
+          request: request(api, path),
+          serverPid: api.api.pid,
+          // The scenario's reference: the first route's first unmonitored process.
+          ...(r === 0 && i === 0 ? { reference: true } : {}),
+        }));
+        const on = subjects.map<Target>((api, i) => ({
+          name: `${label}, ${subjectLabel} #${i + 1} (${what})`,
+          request: request(api, path),
+          serverPid: api.api.pid,
+          // The table's ratio: each subject to its own pair's reference process.
+          ...(r === 0 && i === 0 ? {} : { ratioTo: off[i]?.name ?? '' }),
+        }));
+        return { route, off, on };
+      });
+      // Measured in this order (then reversed): each route's processes back to back, the sides alternating.
+      const targets = pairs.flatMap((p) => p.off.flatMap((t, i) => [t, p.on[i]!]));
       // Each process has its own L1: the first read of each route there fills it (with the API-key
       // lookup), so even with --warmup 0 every measured request is a hit.
       for (const target of targets) await expectOk(target.request);
@@ -231,41 +270,52 @@ export const monitorOverheadScenario: LoadScenario = {
         targets,
         async verify(results): Promise<string[]> {
           const lines = [
-            `mode ${mode}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) is the subject, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
-            ...pairs.flatMap((pair) => goalLines(pair, results, mode === 'off-off' ? 'A/A twin (MONITOR=off)' : 'monitor on')),
-            `  processes: subject pid ${onPid}, reference pid ${offPid}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
+            `mode ${mode}, ${pairCount} process pair${pairCount === 1 ? '' : 's'}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) and every other one from there are the subjects, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
+            ...pairs.flatMap((pair) => goalLines(pair, results, subjectLabel)),
+            `  processes: subjects ${subjects.map((a) => a.api.pid).join(', ')}; references ${references.map((a) => a.api.pid).join(', ')}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
           ];
           const measured = (target: Target): number =>
             results.find((r) => r.target === target.name)?.rounds.reduce((n, m) => n + m.totalRequests, 0) ?? 0;
           const problems: string[] = [];
 
-          // The monitored process really monitored what was measured: its histogram counted at least
-          // every measured request of each route (more: the probe and warm-up requests too).
-          const metrics = await get(`${monitored.api.url}/metrics`, monitored.api.adminToken);
-          if (subjectMonitor === 'off') {
-            if (metrics.status !== 404) problems.push(`A/A subject (MONITOR=off): GET /metrics answered ${metrics.status}, expected 404`);
-          } else if (metrics.status !== 200) problems.push(`monitored process: GET /metrics answered ${metrics.status}: ${metrics.text.slice(0, 200)}`);
-          else {
-            const counts = pairs.map((pair) => ({ pair, count: requestCount(metrics.text, pair.route), measured: measured(pair.on) }));
-            for (const { pair, count, measured: n } of counts) {
-              if (count < n || count === 0) problems.push(`monitored process: http_server_request_duration_seconds_count{GET ${pair.route}, 2xx} is ${count}, fewer than the ${n} requests measured`);
+          // Each monitored process really monitored what was measured: its histogram counted at
+          // least every measured request of each route (more: the probe and warm-up requests too).
+          const checked: string[] = [];
+          for (const [i, api] of subjects.entries()) {
+            const metrics = await get(`${api.api.url}/metrics`, api.api.adminToken);
+            if (subjectMonitor === 'off') {
+              if (metrics.status !== 404) problems.push(`A/A subject #${i + 1} (MONITOR=off): GET /metrics answered ${metrics.status}, expected 404`);
+              continue;
             }
-            lines.push(
-              `checked: monitored process's /metrics counts ${counts.map((c) => `GET ${c.pair.route}: ${thousands(c.count)} ≥ ${thousands(c.measured)} measured`).join('; ')} (the rest: probe, warm-up)`,
-            );
+            if (metrics.status !== 200) {
+              problems.push(`monitored process #${i + 1}: GET /metrics answered ${metrics.status}: ${metrics.text.slice(0, 200)}`);
+              continue;
+            }
+            for (const pair of pairs) {
+              const target = pair.on[i]!;
+              const count = requestCount(metrics.text, pair.route);
+              const n = measured(target);
+              if (count < n || count === 0) problems.push(`monitored process #${i + 1}: http_server_request_duration_seconds_count{GET ${pair.route}, 2xx} is ${count}, fewer than the ${n} requests measured`);
+              checked.push(`#${i + 1} GET ${pair.route}: ${thousands(count)} ≥ ${thousands(n)}`);
+            }
           }
-          // And the unmonitored one has no monitor at all.
-          const none = await get(`${unmonitored.api.url}/metrics`, unmonitored.api.adminToken);
-          if (none.status !== 404) problems.push(`MONITOR=off process: GET /metrics answered ${none.status}, expected 404`);
-          else lines.push('checked: MONITOR=off process: GET /metrics (admin token) → 404');
+          if (checked.length > 0) lines.push(`checked: each monitored process's /metrics counts at least the requests measured on it (${checked.join('; ')}; the rest: probe, warm-up)`);
+          // And the unmonitored ones have no monitor at all.
+          let answered404 = 0;
+          for (const [i, api] of references.entries()) {
+            const none = await get(`${api.api.url}/metrics`, api.api.adminToken);
+            if (none.status !== 404) problems.push(`MONITOR=off process #${i + 1}: GET /metrics answered ${none.status}, expected 404`);
+            else answered404++;
+          }
+          if (answered404 === references.length) lines.push(`checked: every MONITOR=off process: GET /metrics (admin token) → 404`);
 
-          // Every measured request of both processes was a cache hit: the database saw almost nothing.
+          // Every measured request of every process was a cache hit: the database saw almost nothing.
           const queried = (await transactions(pg)) - transactionsBefore;
           const requests = targets.reduce((n, t) => n + measured(t), 0);
           const cached = queried <= requests * MAX_TRANSACTIONS_PER_REQUEST;
           if (!cached) problems.push(`${queried} PostgreSQL transactions during the load for ${requests} measured requests: not all cache hits`);
           lines.push(
-            `checked: ${thousands(queried)} PostgreSQL transactions on the scenario's database during the load (both processes' background work included) for ${thousands(requests)} measured requests (limit ${percent(MAX_TRANSACTIONS_PER_REQUEST)})${cached ? ': every read a cache hit' : ''}`,
+            `checked: ${thousands(queried)} PostgreSQL transactions on the scenario's database during the load (all processes' background work included) for ${thousands(requests)} measured requests (limit ${percent(MAX_TRANSACTIONS_PER_REQUEST)})${cached ? ': every read a cache hit' : ''}`,
           );
           if (problems.length > 0) throw new Error(`${problems.join('; ')}\n${lines.join('\n')}`);
           return lines;
