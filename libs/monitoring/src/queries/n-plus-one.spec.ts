@@ -33,7 +33,7 @@ describe('MonitorRequestContext', () => {
     const carrier: object = {};
     const handle = { route: '/items/:id' };
     let made = 0;
-    const context = new MonitorRequestContext({
+    const context: MonitorRequestContext = new MonitorRequestContext({
       carrier: () => carrier,
       resolve: (h) => {
         made++;
