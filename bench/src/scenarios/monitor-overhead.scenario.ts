@@ -257,7 +257,7 @@ export const monitorOverheadScenario: LoadScenario = {
         return { route, off, on };
       });
       // Measured in this order (then reversed): each route's processes back to back, the sides alternating.
-      const targets = pairs.flatMap((p) => p.off.flatMap((t, i) => [t, p.on[i]!]));
+      const targets = pairs.flatMap((p) => p.off.flatMap((t, i) => [t, p.on[i]]));
       // Each process has its own L1: the first read of each route there fills it (with the API-key
       // lookup), so even with --warmup 0 every measured request is a hit.
       for (const target of targets) await expectOk(target.request);
@@ -292,7 +292,7 @@ export const monitorOverheadScenario: LoadScenario = {
               continue;
             }
             for (const pair of pairs) {
-              const target = pair.on[i]!;
+              const target = pair.on[i];
               const count = requestCount(metrics.text, pair.route);
               const n = measured(target);
               if (count < n || count === 0) problems.push(`monitored process #${i + 1}: http_server_request_duration_seconds_count{GET ${pair.route}, 2xx} is ${count}, fewer than the ${n} requests measured`);

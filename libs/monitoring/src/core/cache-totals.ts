@@ -61,12 +61,12 @@ export class CacheTotalsReader {
     // the previous value in place, so that it neither records nor becomes the baseline.
     const next: CacheTotals = previous === undefined ? { cache: current.cache, l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 0, errors: 0 } : { ...previous };
     for (let i = 0; i < OUTCOMES.length; i++) {
-      const { field } = OUTCOMES[i]!;
+      const { field } = OUTCOMES[i];
       const now = current[field];
       if (!Number.isFinite(now) || now < 0) continue;
       const before = next[field];
       const grown = now >= before ? now - before : now;
-      if (grown > 0) this.record(records[i]!, grown);
+      if (grown > 0) this.record(records[i], grown);
       next[field] = now;
     }
     source.last.set(current.cache, next);
