@@ -65,6 +65,19 @@ describe('goals', () => {
     expect(goals.get('monitor-overhead')).toMatchObject({ met: true, value: '4.0% (per route; worst 4.0%)' });
   });
 
+  it('prints the A/A floor of the run beside the monitor overhead when the scenario had twins', () => {
+    const goals = byGoal([
+      scenarioResult('monitor-overhead', {
+        results: [
+          target('A, MONITOR=off #1', [100, 100], { role: 'baseline' }),
+          target('A, monitor on #1', [90, 92], { ratio: 0.91 }),
+          target('A, A/A twin (MONITOR=off) #1', [97, 99], { ratio: 0.98, ratioTo: 'A, MONITOR=off #1' }),
+        ],
+      }),
+    ]);
+    expect(goals.get('monitor-overhead')).toMatchObject({ met: false, value: '9.0% (per route; worst 9.0%; A/A floor 2.0%)' });
+  });
+
   it('does not judge an A/A run of the monitor-overhead scenario: no side is monitored', () => {
     const goals = byGoal([
       scenarioResult('monitor-overhead', {

@@ -37,6 +37,18 @@ type Mode = 'on-off' | 'off-on' | 'off-off';
  */
 const DEFAULT_PAIRS = 3;
 
+/**
+ * `MONITOR_OVERHEAD_FLOOR=off` leaves out the A/A floor: by default, with a monitored side, each pair
+ * gets a third process, unmonitored like its reference, and the same comparison between those two
+ * unmonitored groups is printed beside the goal's: the noise of this very run, which a difference
+ * must clear to mean something.
+ */
+function floorOf(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new Error(`MONITOR_OVERHEAD_FLOOR must be on or off, got "${value}"`);
+}
+
 function pairsOf(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PAIRS;
   const n = Number(value);
@@ -88,6 +100,8 @@ interface RoutePair {
   /** One target per process pair, in the same order on both sides. */
   off: Target[];
   on: Target[];
+  /** The A/A floor's unmonitored twins, one per pair (none with `MONITOR_OVERHEAD_FLOOR=off` or in an A/A run). */
+  twin: Target[];
 }
 
 /** `http_server_request_duration_seconds_count` of GET `route` with a 2xx status, summed over the series. */
@@ -156,6 +170,17 @@ function goalLines(pair: RoutePair, results: readonly TargetResult[], subject = 
     `GET ${pair.route}: ${subject}: ${median(onRounds).toFixed(0)} req/s vs off: ${median(offRounds).toFixed(0)} req/s (${on.length} process${on.length === 1 ? '' : 'es'} a side, summed) → ${ratio.toFixed(2)}× (overhead ${percent(overhead)}; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${met})${noise}`,
     `  per round on ÷ off: ${perRound.map((r) => r.toFixed(2)).join(', ')}; per pair (median of its rounds): ${perPair}`,
   ];
+  const twin = find(pair.twin);
+  if (twin.length > 0 && twin.length === pair.twin.length) {
+    const twinRounds = requestsPerRoundSummed(twin);
+    const floorPerRound = twinRounds.map((v, i) => v / (offRounds[i] ?? Number.NaN));
+    const cpuTwin = cpuPerRequestUs(twin);
+    const cpuRef = cpuPerRequestUs(off);
+    const cpu = cpuTwin !== null && cpuRef !== null ? `; CPU per request ${cpuTwin.toFixed(1)} vs ${cpuRef.toFixed(1)} µs → ${cpuTwin >= cpuRef ? '+' : ''}${percent(cpuTwin / cpuRef - 1)}` : '';
+    lines.push(
+      `  A/A floor of this run: ${twin.length} more unmonitored process${twin.length === 1 ? '' : 'es'} ÷ the unmonitored side → ${median(floorPerRound).toFixed(2)}× (per round ${floorPerRound.map((r) => r.toFixed(2)).join(', ')}${cpu}): a difference within this is noise`,
+    );
+  }
   const cpuOn = cpuPerRequestUs(on);
   const cpuOff = cpuPerRequestUs(off);
   if (cpuOn !== null && cpuOff !== null) {
@@ -187,6 +212,7 @@ export const monitorOverheadScenario: LoadScenario = {
     // did a little slower for that reason only.
     const mode = modeOf(process.env['MONITOR_OVERHEAD_MODE']);
     const pairCount = pairsOf(process.env['MONITOR_OVERHEAD_PAIRS']);
+    const withFloor = mode !== 'off-off' && floorOf(process.env['MONITOR_OVERHEAD_FLOOR']);
     const profileDir = process.env['MONITOR_OVERHEAD_CPU_PROF'];
     const database = await migratedDatabase();
     const started: BenchApi[] = [];
@@ -212,14 +238,20 @@ export const monitorOverheadScenario: LoadScenario = {
       const subjectFirst = mode !== 'off-on';
       const subjects: BenchApi[] = [];
       const references: BenchApi[] = [];
-      for (let i = 0; i < 2 * pairCount; i++) {
-        const isSubject = (i % 2 === 0) === subjectFirst;
-        const monitor = isSubject ? subjectMonitor : 'off';
+      const twins: BenchApi[] = [];
+      const startOne = async (role: 'subject' | 'reference' | 'twin'): Promise<void> => {
+        const monitor = role === 'subject' ? subjectMonitor : 'off';
         const env = { MONITOR: monitor, ...profileEnv(profileDir, monitor) };
         const first = started[0];
         const api = first === undefined ? await startBenchApi({ database: { url: database.url }, env }) : await startBenchApiOn(first, { env });
         started.push(api);
-        (isSubject ? subjects : references).push(api);
+        (role === 'subject' ? subjects : role === 'reference' ? references : twins).push(api);
+      };
+      for (let i = 0; i < pairCount; i++) {
+        const roles: Array<'subject' | 'reference' | 'twin'> = subjectFirst ? ['subject', 'reference'] : ['reference', 'subject'];
+        // The twin takes each place in turn after the first pair, so that no start position is its alone.
+        if (withFloor) roles.splice(i === 0 ? 2 : i % 3, 0, 'twin');
+        for (const role of roles) await startOne(role);
       }
       const [first, ...others] = started as [BenchApi, ...BenchApi[]];
       // The measured conversation is seeded through the first process and read by all. The others
@@ -254,10 +286,16 @@ export const monitorOverheadScenario: LoadScenario = {
           // The table's ratio: each subject to its own pair's reference process.
           ...(r === 0 && i === 0 ? {} : { ratioTo: off[i]?.name ?? '' }),
         }));
-        return { route, off, on };
+        const twin = twins.map<Target>((api, i) => ({
+          name: `${label}, A/A twin (MONITOR=off) #${i + 1} (${what})`,
+          request: request(api, path),
+          serverPid: api.api.pid,
+          ratioTo: off[i]?.name ?? '',
+        }));
+        return { route, off, on, twin };
       });
       // Measured in this order (then reversed): each route's processes back to back, the sides alternating.
-      const targets = pairs.flatMap((p) => p.off.flatMap((t, i) => [t, p.on[i]]));
+      const targets = pairs.flatMap((p) => p.off.flatMap((t, i) => [t, p.on[i], ...(p.twin[i] === undefined ? [] : [p.twin[i]])]));
       // Each process has its own L1: the first read of each route there fills it (with the API-key
       // lookup), so even with --warmup 0 every measured request is a hit.
       for (const target of targets) await expectOk(target.request);
@@ -270,9 +308,9 @@ export const monitorOverheadScenario: LoadScenario = {
         targets,
         async verify(results): Promise<string[]> {
           const lines = [
-            `mode ${mode}, ${pairCount} process pair${pairCount === 1 ? '' : 's'}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) and every other one from there are the subjects, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
+            `mode ${mode}, ${pairCount} process pair${pairCount === 1 ? '' : 's'}${twins.length > 0 ? ` and ${twins.length} A/A twin${twins.length === 1 ? '' : 's'}` : ''}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) and every other one from there are the subjects, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
             ...pairs.flatMap((pair) => goalLines(pair, results, subjectLabel)),
-            `  processes: subjects ${subjects.map((a) => a.api.pid).join(', ')}; references ${references.map((a) => a.api.pid).join(', ')}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
+            `  processes: subjects ${subjects.map((a) => a.api.pid).join(', ')}; references ${references.map((a) => a.api.pid).join(', ')}${twins.length > 0 ? `; A/A twins ${twins.map((a) => a.api.pid).join(', ')}` : ''}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
           ];
           const measured = (target: Target): number =>
             results.find((r) => r.target === target.name)?.rounds.reduce((n, m) => n + m.totalRequests, 0) ?? 0;
@@ -302,12 +340,13 @@ export const monitorOverheadScenario: LoadScenario = {
           if (checked.length > 0) lines.push(`checked: each monitored process's /metrics counts at least the requests measured on it (${checked.join('; ')}; the rest: probe, warm-up)`);
           // And the unmonitored ones have no monitor at all.
           let answered404 = 0;
-          for (const [i, api] of references.entries()) {
+          const unmonitored = [...references.map((api, i) => ({ api, name: `MONITOR=off process #${i + 1}` })), ...twins.map((api, i) => ({ api, name: `A/A twin #${i + 1}` }))];
+          for (const { api, name } of unmonitored) {
             const none = await get(`${api.api.url}/metrics`, api.api.adminToken);
-            if (none.status !== 404) problems.push(`MONITOR=off process #${i + 1}: GET /metrics answered ${none.status}, expected 404`);
+            if (none.status !== 404) problems.push(`${name}: GET /metrics answered ${none.status}, expected 404`);
             else answered404++;
           }
-          if (answered404 === references.length) lines.push(`checked: every MONITOR=off process: GET /metrics (admin token) → 404`);
+          if (answered404 === unmonitored.length) lines.push(`checked: every MONITOR=off process: GET /metrics (admin token) → 404`);
 
           // Every measured request of every process was a cache hit: the database saw almost nothing.
           const queried = (await transactions(pg)) - transactionsBefore;
