@@ -6,6 +6,7 @@
  * One app per file: prom-client's global registry (what `/metrics` serves) is per process.
  */
 import { createTestDatabase, histogramSeries, parsePrometheusText, sample, type PrometheusFamilies, type PrometheusFamily, type TestDatabase } from '@chat/testing';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_CLOSED_REQUEST, UNMATCHED_ROUTE } from './performance-monitor.service.js';
 import { hangingRoute, seedItems, startTestApp, type TestApp } from './test-app.fixture.js';
@@ -162,6 +163,48 @@ describe('unmatched requests and errors', () => {
     const http = histogramSeries(family(await metrics(), 'http_server_request_duration_seconds'));
     const hang = http.filter((s) => s.labels['http_route'] === '/probe/hang');
     expect(hang.map((s) => [s.labels['http_response_status_code'], s.count])).toEqual([[String(CLIENT_CLOSED_REQUEST), 1]]);
+  });
+
+  it('times abandoned requests on a kept-alive, pipelining connection: each one in flight once, as 499; answered ones keep their status', async () => {
+    const statuses = async (route: string): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        histogramSeries(family(await metrics(), 'http_server_request_duration_seconds'))
+          .filter((s) => s.labels['http_route'] === route)
+          .map((s) => [s.labels['http_response_status_code'] ?? '', s.count]),
+      );
+    const count = (route: string): number => t.service.report().routes.filter((r) => r.route === route).reduce((n, r) => n + r.count, 0);
+    const [fastBefore, hangBefore] = [await statuses('/probe/fast'), await statuses('/probe/hang')];
+    const [fastCount, hangCount] = [count('/probe/fast'), count('/probe/hang')];
+    const { hostname: host, port } = new URL(t.url);
+    const socket = connect({ host, port: Number(port) });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    // One answered request first: the connection is watched from then on, and lets go of it.
+    socket.write(get('/probe/fast'));
+    await expect.poll(() => received.match(/HTTP\/1\.1 200/g)?.length ?? 0).toBe(1);
+    await settled('/probe/fast', fastCount + 1);
+    // Then two pipelined ones: the first hangs, the second is answered behind it (its answer cannot
+    // go out before the first's). The client closes the connection with both in flight.
+    socket.write(get('/probe/hang') + get('/probe/fast'));
+    await expect.poll(() => hangingRoute.waiting).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await settled('/probe/hang', hangCount + 1);
+    await settled('/probe/fast', fastCount + 2);
+    // The hung handler ends later: its reply goes nowhere and is not counted again.
+    hangingRoute.release();
+    await expect.poll(() => hangingRoute.waiting).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const grown = (after: Record<string, number>, prior: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(after).flatMap(([status, n]) => (n - (prior[status] ?? 0) > 0 ? [[status, n - (prior[status] ?? 0)]] : [])));
+    const abandoned = String(CLIENT_CLOSED_REQUEST);
+    expect(grown(await statuses('/probe/hang'), hangBefore)).toEqual({ [abandoned]: 1 });
+    expect(grown(await statuses('/probe/fast'), fastBefore)).toEqual({ '200': 1, [abandoned]: 1 });
+    expect(count('/probe/hang')).toBe(hangCount + 1);
+    expect(count('/probe/fast')).toBe(fastCount + 2);
   });
 
   it('counts a 500 from a route in http.error_rate', async () => {

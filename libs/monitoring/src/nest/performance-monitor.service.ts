@@ -54,12 +54,25 @@ interface FastifyLike {
   hasRequestDecorator(name: string): boolean;
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
   addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void): unknown;
-  addHook(name: 'onRequestAbort', hook: (request: FastifyRequestLike, done: () => void) => void): unknown;
+}
+/** Node's `IncomingMessage` (HTTP/1.x) or `Http2ServerRequest`, as far as abandonment goes. */
+interface RawRequestLike {
+  httpVersionMajor: number;
+  /** True once the client went away before the request was complete (Node sets it before `close`). */
+  aborted?: boolean;
+  socket: SocketLike | null;
+  once(event: 'close', listener: () => void): unknown;
+}
+interface SocketLike {
+  on(event: 'close', listener: (this: SocketLike) => void): unknown;
+  /** The connection's request in flight (HTTP/1.x); undefined until the connection's first request. */
+  [PENDING_SLOT]?: FastifyRequestLike | null;
 }
 interface FastifyRequestLike {
   method: string;
   id?: string;
   routeOptions?: { url?: string };
+  raw?: RawRequestLike;
   /** The reply while the request is in flight; `RECORDED` once it was timed; null before onRequest. */
   [REPLY_SLOT]?: FastifyReplyLike | typeof RECORDED | null;
   /** The request's query state, made on its first query (see `stateOf`); null when none ran. */
@@ -83,6 +96,8 @@ const STATE_SLOT = 'chatPerformanceMonitor';
 const BINDING_SLOT = 'chatPerformanceMonitorBinding';
 /** In `REPLY_SLOT` once the request was timed: the response and an abort may both report it. */
 const RECORDED: unique symbol = Symbol('recorded');
+/** On a connection's socket: its HTTP/1.x request in flight, watched for abandonment (see `watchAbandon`). */
+const PENDING_SLOT: unique symbol = Symbol('chatPerformanceMonitorPending');
 
 /**
  * What a request's route resolves to, once per route (and method): its series in the monitor and,
@@ -319,8 +334,22 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
     // Nothing is created per request here: the request becomes the context's handle, and its query
     // state is made only if a query runs (`stateOf`). With the app's request carrier this is a few
     // property writes; without one, the monitor's own AsyncLocalStorage is entered.
+    // A client that goes away before the response (a timeout, a closed tab): Fastify never runs
+    // onResponse for it, so without this the request would be neither timed nor finished. Fastify's
+    // onRequestAbort hook would do it with a closure and a `close` listener on every request (about
+    // 0.8 µs a request, measured on a bare Fastify route); an HTTP/1.x client can only abandon a
+    // request by closing its connection, so one listener per connection does, for the connection's
+    // request in flight.
+    const abandoned = (request: FastifyRequestLike): void => this.abandoned(request);
+    function onConnectionClose(this: SocketLike): void {
+      const pending = this[PENDING_SLOT];
+      this[PENDING_SLOT] = null;
+      if (pending != null) abandoned(pending);
+    }
     fastify.addHook('onRequest', (request, reply, done) => {
       request[REPLY_SLOT] = reply;
+      const raw = request.raw;
+      if (raw !== undefined) this.watchAbandon(request, raw, onConnectionClose);
       const carrier = this.context.bind(request);
       if (carrier !== undefined) {
         request[BINDING_SLOT] = carrier;
@@ -335,18 +364,38 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
       if (request[REPLY_SLOT] !== RECORDED) this.endRequest(request, reply.statusCode, reply.elapsedTime);
       done();
     });
-    // A client that goes away before the response (a timeout, a closed tab): Fastify never runs
-    // onResponse for it, so without this the request would be neither timed nor finished.
-    fastify.addHook('onRequestAbort', (request, done) => {
-      const reply = request[REPLY_SLOT];
-      if (reply !== RECORDED) this.endRequest(request, CLIENT_CLOSED_REQUEST, reply == null ? 0 : reply.elapsedTime);
-      done();
-    });
+  }
+
+  /**
+   * Watches `request` for abandonment: on HTTP/1.x through its connection (one `close` listener per
+   * connection, which holds the request in flight); a second request in flight on the same
+   * connection (pipelining) and HTTP/2 streams get a `close` listener of their own.
+   */
+  private watchAbandon(request: FastifyRequestLike, raw: RawRequestLike, onConnectionClose: (this: SocketLike) => void): void {
+    const socket = raw.socket;
+    if (raw.httpVersionMajor === 1 && socket !== null) {
+      const pending = socket[PENDING_SLOT];
+      if (pending == null) {
+        if (pending === undefined) socket.on('close', onConnectionClose);
+        socket[PENDING_SLOT] = request;
+        return;
+      }
+    }
+    raw.once('close', () => this.abandoned(request));
+  }
+
+  /** The client is gone: a request that was not answered (Node's `aborted`, as Fastify's onRequestAbort checks) is timed as 499, once. */
+  private abandoned(request: FastifyRequestLike): void {
+    const reply = request[REPLY_SLOT];
+    if (reply === RECORDED || request.raw?.aborted !== true) return;
+    this.endRequest(request, CLIENT_CLOSED_REQUEST, reply == null ? 0 : reply.elapsedTime);
   }
 
   /** Records the request once and ends its query state, if a query made one (its N+1 analysis runs then). */
   private endRequest(request: FastifyRequestLike, status: number, durationMs: number): void {
     request[REPLY_SLOT] = RECORDED;
+    const socket = request.raw?.socket;
+    if (socket != null && socket[PENDING_SLOT] === request) socket[PENDING_SLOT] = null;
     const binding = request[BINDING_SLOT];
     if (binding != null) this.context.leave(binding, request);
     const entry = this.routeEntryOf(request);
