@@ -23,3 +23,16 @@ export function requestsPerRoundSummed(targets: ReadonlyArray<{ rounds: Readonly
   const rounds = Math.min(...targets.map((t) => t.rounds.length));
   return Array.from({ length: rounds }, (_, i) => targets.reduce((sum, t) => sum + (t.rounds[i]?.requestsPerSec ?? Number.NaN), 0));
 }
+
+/**
+ * Per round, the mean req/s of the `subject` targets ÷ the mean of the `reference` ones (each a side
+ * of processes of one configuration, sides of any sizes), then the median over rounds.
+ */
+export function medianRatioOfMeans(
+  subject: ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>,
+  reference: ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>,
+): number {
+  const on = requestsPerRoundSummed(subject);
+  const off = requestsPerRoundSummed(reference);
+  return median(on.map((v, i) => v / subject.length / ((off[i] ?? Number.NaN) / reference.length)));
+}

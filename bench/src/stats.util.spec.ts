@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { median, medianRatioOfMeans, requestsPerRoundSummed } from './stats.util.js';
+
+const side = (...perProcess: number[][]) => perProcess.map((rps) => ({ rounds: rps.map((requestsPerSec) => ({ requestsPerSec })) }));
+
+describe('stats.util', () => {
+  it('median of odd and even lengths, NaN for none', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('sums a side per round over the rounds every process has', () => {
+    expect(requestsPerRoundSummed(side([10, 20, 30], [1, 2]))).toEqual([11, 22]);
+    expect(requestsPerRoundSummed([])).toEqual([]);
+  });
+
+  it('compares sides of different sizes by their mean per process, round by round, then takes the median', () => {
+    // Round 1: 90 ÷ mean(100, 80) = 1.0; round 2: 90 ÷ mean(100, 100) = 0.9; round 3: 95 ÷ 100 = 0.95.
+    expect(medianRatioOfMeans(side([90, 90, 95]), side([100, 100, 100], [80, 100, 100]))).toBeCloseTo(0.95, 10);
+    // Summing instead of averaging would halve it.
+    expect(medianRatioOfMeans(side([50]), side([100], [100]))).toBeCloseTo(0.5, 10);
+  });
+});
