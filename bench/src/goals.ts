@@ -1,5 +1,5 @@
 import type { ScenarioResult, TargetResult } from './bench.types.js';
-import { median, requestsPerRoundSummed } from './stats.util.js';
+import { median, medianRatioOfMeans } from './stats.util.js';
 
 /** One of the issue's goals, as measured in this run: printed beside the figures, never enforced. */
 export interface GoalResult {
@@ -78,7 +78,7 @@ function monitorOverhead(results: readonly ScenarioResult[]): GoalResult {
   const goal = 'monitor overhead ≤ 5%';
   const s = scenario(results, 'monitor-overhead');
   // Targets are named `<route>, monitor on …` and `<route>, MONITOR=off …`, one per process. Per
-  // route and round, the monitored processes' req/s summed ÷ the unmonitored ones'; the median
+  // route and round, the monitored processes' mean req/s ÷ the unmonitored ones'; the median
   // over rounds. Targets named `A/A twin` are more unmonitored processes: the same ratio of theirs
   // is the run's floor, printed beside (an A/A run has only those: not measured).
   const routes = new Map<string, { on: TargetResult[]; off: TargetResult[]; twin: TargetResult[] }>();
@@ -95,10 +95,8 @@ function monitorOverhead(results: readonly ScenarioResult[]): GoalResult {
   const measured = [...routes].filter(([, sides]) => sides.on.length > 0 && sides.off.length > 0);
   if (!s || measured.length === 0) return notMeasured(goal, 'monitor-overhead');
   const overheads = measured.map(([route, sides]) => {
-    const off = requestsPerRoundSummed(sides.off);
-    const twins = requestsPerRoundSummed(sides.twin);
-    const floor = twins.length > 0 ? 1 - median(twins.map((v, i) => v / (off[i] ?? Number.NaN))) : null;
-    return { route, floor, overhead: 1 - median(requestsPerRoundSummed(sides.on).map((v, i) => v / (off[i] ?? Number.NaN))) };
+    const floor = sides.twin.length > 0 ? 1 - medianRatioOfMeans(sides.twin, sides.off) : null;
+    return { route, floor, overhead: 1 - medianRatioOfMeans(sides.on, sides.off) };
   });
   const worst = Math.max(...overheads.map((o) => o.overhead));
   return {

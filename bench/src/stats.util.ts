@@ -14,11 +14,14 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank - 1] ?? Number.NaN;
 }
 
+/** Targets of one side (one per process), each with its measured rounds. */
+type Side = ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>;
+
 /**
  * Requests per second of each round summed over several targets (one per process of a side), for
  * the rounds every target has: several processes of a configuration weighed as one.
  */
-export function requestsPerRoundSummed(targets: ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>): number[] {
+export function requestsPerRoundSummed(targets: Side): number[] {
   if (targets.length === 0) return [];
   const rounds = Math.min(...targets.map((t) => t.rounds.length));
   return Array.from({ length: rounds }, (_, i) => targets.reduce((sum, t) => sum + (t.rounds[i]?.requestsPerSec ?? Number.NaN), 0));
@@ -26,13 +29,15 @@ export function requestsPerRoundSummed(targets: ReadonlyArray<{ rounds: Readonly
 
 /**
  * Per round, the mean req/s of the `subject` targets ÷ the mean of the `reference` ones (each a side
- * of processes of one configuration, sides of any sizes), then the median over rounds.
+ * of processes of one configuration, sides of any sizes).
  */
-export function medianRatioOfMeans(
-  subject: ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>,
-  reference: ReadonlyArray<{ rounds: ReadonlyArray<{ requestsPerSec: number }> }>,
-): number {
+export function ratioOfMeansPerRound(subject: Side, reference: Side): number[] {
   const on = requestsPerRoundSummed(subject);
   const off = requestsPerRoundSummed(reference);
-  return median(on.map((v, i) => v / subject.length / ((off[i] ?? Number.NaN) / reference.length)));
+  return on.map((v, i) => v / subject.length / ((off[i] ?? Number.NaN) / reference.length));
+}
+
+/** The median over rounds of {@link ratioOfMeansPerRound}. */
+export function medianRatioOfMeans(subject: Side, reference: Side): number {
+  return median(ratioOfMeansPerRound(subject, reference));
 }

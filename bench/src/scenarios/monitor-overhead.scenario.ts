@@ -6,7 +6,7 @@ import { migratedDatabase, startBenchApi, startBenchApiOn, type BenchApi } from 
 import { addMessages, createConversation } from '../api/api.seed.js';
 import type { HttpRequestSpec, LoadScenario, Prepared, Target, TargetResult } from '../bench.types.js';
 import { expectOk } from '../http.probe.js';
-import { median, medianRatioOfMeans, requestsPerRoundSummed } from '../stats.util.js';
+import { median, medianRatioOfMeans, ratioOfMeansPerRound, requestsPerRoundSummed } from '../stats.util.js';
 import { PROMPTS } from './conversation-read.scenario.js';
 
 /** Issue 5's goal: the monitored API within 5% of the unmonitored one's throughput. Printed, never enforced. */
@@ -160,7 +160,7 @@ function goalLines(pair: RoutePair, results: readonly TargetResult[], subject = 
   if (off.length !== pair.off.length || on.length !== pair.on.length || off.length === 0) return [`GET ${pair.route}: not measured`];
   const offRounds = requestsPerRoundSummed(off);
   const onRounds = requestsPerRoundSummed(on);
-  const perRound = onRounds.map((v, i) => v / (offRounds[i] ?? Number.NaN));
+  const perRound = ratioOfMeansPerRound(on, off);
   const ratio = median(perRound);
   const overhead = 1 - ratio;
   const met = overhead <= GOAL_MAX_OVERHEAD ? 'met' : 'NOT met';
@@ -172,8 +172,7 @@ function goalLines(pair: RoutePair, results: readonly TargetResult[], subject = 
   ];
   const twin = find(pair.twin);
   if (twin.length > 0 && twin.length === pair.twin.length) {
-    const twinRounds = requestsPerRoundSummed(twin);
-    const floorPerRound = twinRounds.map((v, i) => v / (offRounds[i] ?? Number.NaN));
+    const floorPerRound = ratioOfMeansPerRound(twin, off);
     const cpuTwin = cpuPerRequestUs(twin);
     const cpuRef = cpuPerRequestUs(off);
     const cpu = cpuTwin !== null && cpuRef !== null ? `; CPU per request ${cpuTwin.toFixed(1)} vs ${cpuRef.toFixed(1)} µs → ${cpuTwin >= cpuRef ? '+' : ''}${percent(cpuTwin / cpuRef - 1)}` : '';
