@@ -83,7 +83,8 @@ export class EventBridge {
       this.detach.push(
         cache.onEvent(
           (event) => {
-            if (event.type === 'error' && event.tier === 'bus') monitor.recordCache({ cache: event.cache, outcome: 'error' });
+            const record = event.type === 'error' && event.tier === 'bus' ? cacheEventForMonitor(event) : null;
+            if (record !== null) monitor.recordCache(record);
           },
           ['error'],
         ),
