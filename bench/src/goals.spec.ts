@@ -62,20 +62,29 @@ describe('goals', () => {
         ],
       }),
     ]);
-    expect(goals.get('monitor-overhead')).toMatchObject({ met: true, value: '4.0% (per route; worst 4.0%)' });
+    // Two unmonitored processes: each is a half of the floor (100 ÷ 100).
+    expect(goals.get('monitor-overhead')).toMatchObject({ met: true, value: '4.0% (per route; worst 4.0%; A/A floor 0.0%)' });
   });
 
-  it('prints the A/A floor of the run beside the monitor overhead when the scenario had twins', () => {
+  it('prints the A/A floor of the run beside the monitor overhead: the unmonitored side split ABBA', () => {
     const goals = byGoal([
       scenarioResult('monitor-overhead', {
         results: [
-          target('A, MONITOR=off #1', [100, 100], { role: 'baseline' }),
-          target('A, monitor on #1', [90, 92], { ratio: 0.91 }),
-          target('A, A/A twin (MONITOR=off) #1', [97, 99], { ratio: 0.98, ratioTo: 'A, MONITOR=off #1' }),
+          // Started and listed off #1, on #1, on #2, off #2, off #3, on #3, on #4, off #4: the floor is
+          // off #1 and #4 (mean 99, 101) ÷ off #2 and #3 (mean 100, 100) → 0.99, 1.01 → median 1.00;
+          // the goal, on (mean 91, 93) ÷ off (mean 99.5, 100.5) → 0.915, 0.925 → 8.0%.
+          target('A, MONITOR=off #1', [98, 100], { role: 'baseline' }),
+          target('A, monitor on #1', [90, 92], { ratio: 0.91, ratioTo: 'A, MONITOR=off #1' }),
+          target('A, monitor on #2', [92, 94], { ratio: 0.93, ratioTo: 'A, MONITOR=off #2' }),
+          target('A, MONITOR=off #2', [100, 101], { ratio: 1 }),
+          target('A, MONITOR=off #3', [100, 99], { ratio: 1 }),
+          target('A, monitor on #3', [91, 93], { ratio: 0.91, ratioTo: 'A, MONITOR=off #3' }),
+          target('A, monitor on #4', [91, 93], { ratio: 0.91, ratioTo: 'A, MONITOR=off #4' }),
+          target('A, MONITOR=off #4', [100, 102], { ratio: 1 }),
         ],
       }),
     ]);
-    expect(goals.get('monitor-overhead')).toMatchObject({ met: false, value: '9.0% (per route; worst 9.0%; A/A floor 2.0%)' });
+    expect(goals.get('monitor-overhead')).toMatchObject({ met: false, value: '8.0% (per route; worst 8.0%; A/A floor 0.0%)' });
   });
 
   it('does not judge an A/A run of the monitor-overhead scenario: no side is monitored', () => {

@@ -1,5 +1,5 @@
 import type { ScenarioResult, TargetResult } from './bench.types.js';
-import { median, medianRatioOfMeans } from './stats.util.js';
+import { abbaHalves, median, medianRatioOfMeans } from './stats.util.js';
 
 /** One of the issue's goals, as measured in this run: printed beside the figures, never enforced. */
 export interface GoalResult {
@@ -77,25 +77,27 @@ function taskThroughput(results: readonly ScenarioResult[]): GoalResult {
 function monitorOverhead(results: readonly ScenarioResult[]): GoalResult {
   const goal = 'monitor overhead ≤ 5%';
   const s = scenario(results, 'monitor-overhead');
-  // Targets are named `<route>, monitor on …` and `<route>, MONITOR=off …`, one per process. Per
-  // route and round, the monitored processes' mean req/s ÷ the unmonitored ones'; the median
-  // over rounds. Targets named `A/A twin` are more unmonitored processes: the same ratio of theirs
-  // is the run's floor, printed beside (an A/A run has only those: not measured).
-  const routes = new Map<string, { on: TargetResult[]; off: TargetResult[]; twin: TargetResult[] }>();
+  // Targets are named `<route>, monitor on …` and `<route>, MONITOR=off …`, one per process, listed
+  // in the order they started. Per route and round, the monitored processes' mean req/s ÷ the
+  // unmonitored ones'; the median over rounds. The same ratio between the unmonitored side's two
+  // halves (ABBA) is the run's floor, printed beside. An A/A run names its subjects `A/A twin`:
+  // nothing is monitored, nothing to judge.
+  const routes = new Map<string, { on: TargetResult[]; off: TargetResult[] }>();
   for (const r of s?.results ?? []) {
     const comma = r.target.indexOf(', ');
     if (comma < 0) continue;
-    const side = r.target.includes('monitor on') ? 'on' : r.target.includes('A/A') ? 'twin' : r.target.includes('MONITOR=off') ? 'off' : null;
+    const side = r.target.includes('monitor on') ? 'on' : r.target.includes('MONITOR=off') && !r.target.includes('A/A') ? 'off' : null;
     if (side === null) continue;
     const route = r.target.slice(0, comma);
-    const entry = routes.get(route) ?? { on: [], off: [], twin: [] };
+    const entry = routes.get(route) ?? { on: [], off: [] };
     entry[side].push(r);
     routes.set(route, entry);
   }
   const measured = [...routes].filter(([, sides]) => sides.on.length > 0 && sides.off.length > 0);
   if (!s || measured.length === 0) return notMeasured(goal, 'monitor-overhead');
   const overheads = measured.map(([route, sides]) => {
-    const floor = sides.twin.length > 0 ? 1 - medianRatioOfMeans(sides.twin, sides.off) : null;
+    const [halfA, halfB] = abbaHalves(sides.off);
+    const floor = halfA.length > 0 ? 1 - medianRatioOfMeans(halfA, halfB) : null;
     return { route, floor, overhead: 1 - medianRatioOfMeans(sides.on, sides.off) };
   });
   const worst = Math.max(...overheads.map((o) => o.overhead));
@@ -105,7 +107,7 @@ function monitorOverhead(results: readonly ScenarioResult[]): GoalResult {
     value:
       overheads.map((o) => `${(o.overhead * 100).toFixed(1)}%`).join(', ') +
       ` (per route; worst ${(worst * 100).toFixed(1)}%` +
-      // The same comparison between two unmonitored groups of the run: its noise.
+      // The same comparison between the two halves of the unmonitored side: the run's noise.
       (overheads.every((o) => o.floor !== null) ? `; A/A floor ${overheads.map((o) => `${((o.floor ?? 0) * 100).toFixed(1)}%`).join(', ')})` : ')'),
     met: worst <= 0.05,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, medianRatioOfMeans, requestsPerRoundSummed } from './stats.util.js';
+import { abbaHalves, median, medianRatioOfMeans, requestsPerRoundSummed } from './stats.util.js';
 
 const side = (...perProcess: number[][]) => perProcess.map((rps) => ({ rounds: rps.map((requestsPerSec) => ({ requestsPerSec })) }));
 
@@ -20,5 +20,16 @@ describe('stats.util', () => {
     expect(medianRatioOfMeans(side([90, 90, 95]), side([100, 100, 100], [80, 100, 100]))).toBeCloseTo(0.95, 10);
     // Summing instead of averaging would halve it.
     expect(medianRatioOfMeans(side([50]), side([100], [100]))).toBeCloseTo(0.5, 10);
+  });
+
+  it('splits a side ABBA, so that neither half holds the earlier places', () => {
+    expect(abbaHalves([1, 2, 3, 4, 5, 6, 7, 8])).toEqual([
+      [1, 4, 5, 8],
+      [2, 3, 6, 7],
+    ]);
+    expect(abbaHalves([1, 2, 3])).toEqual([[1], [2, 3]]);
+    expect(abbaHalves([1, 2])).toEqual([[1], [2]]);
+    // Nothing to compare with one process.
+    expect(abbaHalves([1])).toEqual([[], [1]]);
   });
 });

@@ -41,3 +41,17 @@ export function ratioOfMeansPerRound(subject: Side, reference: Side): number[] {
 export function medianRatioOfMeans(subject: Side, reference: Side): number {
   return median(ratioOfMeansPerRound(subject, reference));
 }
+
+/**
+ * One side's processes split in two halves for an A/A comparison, from a list in the order the
+ * processes were started and measured: in each block of four, the first and the last go to the
+ * first half, the middle two to the second (ABBA), so that neither half holds the earlier places.
+ * With an odd count, the second half is the larger one; with fewer than two, the first is empty.
+ */
+export function abbaHalves<T>(items: readonly T[]): [T[], T[]] {
+  if (items.length < 2) return [[], [...items]];
+  const first: T[] = [];
+  const second: T[] = [];
+  items.forEach((item, i) => (i % 4 === 0 || i % 4 === 3 ? first : second).push(item));
+  return [first, second];
+}

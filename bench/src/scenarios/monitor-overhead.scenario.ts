@@ -6,7 +6,7 @@ import { migratedDatabase, startBenchApi, startBenchApiOn, type BenchApi } from 
 import { addMessages, createConversation } from '../api/api.seed.js';
 import type { HttpRequestSpec, LoadScenario, Prepared, Target, TargetResult } from '../bench.types.js';
 import { expectOk } from '../http.probe.js';
-import { median, medianRatioOfMeans, ratioOfMeansPerRound, requestsPerRoundSummed } from '../stats.util.js';
+import { abbaHalves, median, ratioOfMeansPerRound, requestsPerRoundSummed } from '../stats.util.js';
 import { PROMPTS } from './conversation-read.scenario.js';
 
 /** Issue 5's goal: the monitored API within 5% of the unmonitored one's throughput. Printed, never enforced. */
@@ -20,34 +20,20 @@ const GOAL_MAX_OVERHEAD = 0.05;
 const MAX_TRANSACTIONS_PER_REQUEST = 0.01;
 
 /**
- * Which process runs the monitor, from `MONITOR_OVERHEAD_MODE` (the runner's command line belongs to
+ * What the subject processes are, from `MONITOR_OVERHEAD_MODE` (the runner's command line belongs to
  * every scenario, so this one reads its own variable):
- * - `on-off` (default): the first process started (it seeds the measured conversation) is monitored;
- * - `off-on`: the same with the roles of the processes swapped (the second one started is monitored),
- *   to see whether a difference follows the monitor or the process;
- * - `off-off`: an A/A run, both processes unmonitored, to see the noise floor of the comparison.
+ * - `on-off` (default): monitored, against the unmonitored references;
+ * - `off-off`: an A/A run, every process unmonitored, to see the noise of the comparison itself.
  */
-type Mode = 'on-off' | 'off-on' | 'off-off';
+type Mode = 'on-off' | 'off-off';
 
 /**
- * Process pairs (one monitored, one not), from `MONITOR_OVERHEAD_PAIRS` (default 3). Two processes
+ * Process pairs (one monitored, one not), from `MONITOR_OVERHEAD_PAIRS` (default 4). Two processes
  * started alike still differ by a few percent on this machine (memory layout, JIT decisions, when
- * each was disturbed), which one pair cannot tell from the monitor's cost; the goal's ratio sums
- * each side's requests over every pair, so that such differences average out.
+ * each was disturbed), which one pair cannot tell from the monitor's cost: the goal compares the
+ * mean of each side over every pair, and the unmonitored side's two halves give the run's floor.
  */
-const DEFAULT_PAIRS = 3;
-
-/**
- * `MONITOR_OVERHEAD_FLOOR=off` leaves out the A/A floor: by default, with a monitored side, each pair
- * gets a third process, unmonitored like its reference, and the same comparison between those two
- * unmonitored groups is printed beside the goal's: the noise of this very run, which a difference
- * must clear to mean something.
- */
-function floorOf(value: string | undefined): boolean {
-  if (value === undefined || value === '' || value === 'on') return true;
-  if (value === 'off') return false;
-  throw new Error(`MONITOR_OVERHEAD_FLOOR must be on or off, got "${value}"`);
-}
+const DEFAULT_PAIRS = 4;
 
 function pairsOf(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PAIRS;
@@ -55,7 +41,7 @@ function pairsOf(value: string | undefined): number {
   if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error(`MONITOR_OVERHEAD_PAIRS must be an integer from 1 to 8, got "${value}"`);
   return n;
 }
-const MODES: readonly Mode[] = ['on-off', 'off-on', 'off-off'];
+const MODES: readonly Mode[] = ['on-off', 'off-off'];
 
 function modeOf(value: string | undefined): Mode {
   if (value === undefined || value === '') return 'on-off';
@@ -100,8 +86,6 @@ interface RoutePair {
   /** One target per process pair, in the same order on both sides. */
   off: Target[];
   on: Target[];
-  /** The A/A floor's unmonitored twins, one per pair (none with `MONITOR_OVERHEAD_FLOOR=off` or in an A/A run). */
-  twin: Target[];
 }
 
 /** `http_server_request_duration_seconds_count` of GET `route` with a 2xx status, summed over the series. */
@@ -148,72 +132,72 @@ function cpuPerRequestUs(results: readonly TargetResult[]): number | null {
   return requests > 0 ? (cpuMs * 1000) / requests : null;
 }
 
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${percent(x)}`;
+
+/** "a X µs vs b Y µs → +z%": the CPU per request of two groups of targets, or '' without /proc figures. */
+function cpuComparison(a: readonly TargetResult[], b: readonly TargetResult[], nameA: string, nameB: string): string {
+  const cpuA = cpuPerRequestUs(a);
+  const cpuB = cpuPerRequestUs(b);
+  return cpuA === null || cpuB === null ? '' : `${nameA} ${cpuA.toFixed(1)} µs vs ${nameB} ${cpuB.toFixed(1)} µs → ${signed(cpuA / cpuB - 1)}`;
+}
+
 /**
- * The goal lines of one route, from every pair's figures: per round, the monitored processes'
- * req/s summed ÷ the unmonitored ones' summed (the goal's ratio is the median over rounds), each
- * pair's own ratio (the table's), and the CPU cost per request of each side.
+ * The goal lines of one route: per round, the monitored processes' mean req/s ÷ the unmonitored
+ * ones' (the goal's ratio is the median over rounds), each pair's own ratio (the table's), the run's
+ * floor (the unmonitored side's two halves compared alike), and the CPU cost per request of each side.
  */
-function goalLines(pair: RoutePair, results: readonly TargetResult[], subject = 'monitor on'): string[] {
+function goalLines(pair: RoutePair, results: readonly TargetResult[], subject: string): string[] {
   const find = (targets: readonly Target[]): TargetResult[] => targets.flatMap((t) => results.filter((r) => r.target === t.name));
   const off = find(pair.off);
   const on = find(pair.on);
   if (off.length !== pair.off.length || on.length !== pair.on.length || off.length === 0) return [`GET ${pair.route}: not measured`];
-  const offRounds = requestsPerRoundSummed(off);
-  const onRounds = requestsPerRoundSummed(on);
   const perRound = ratioOfMeansPerRound(on, off);
   const ratio = median(perRound);
   const overhead = 1 - ratio;
-  const met = overhead <= GOAL_MAX_OVERHEAD ? 'met' : 'NOT met';
-  const noise = ratio > 1 + GOAL_MAX_OVERHEAD ? ' — on faster than off by more than the goal: machine noise' : '';
+  const verdict = subject === 'monitor on' ? `; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${overhead <= GOAL_MAX_OVERHEAD ? 'met' : 'NOT met'}` : '; an A/A run: noise, not judged';
+  const noise = ratio > 1 + GOAL_MAX_OVERHEAD ? ' — the subjects faster than the references by more than the goal: machine noise' : '';
   const perPair = on.map((r) => (r.ratio === null ? '–' : r.ratio.toFixed(2))).join(', ');
+  const mean = (side: readonly TargetResult[]): number => median(requestsPerRoundSummed(side).map((sum) => sum / side.length));
   const lines = [
-    `GET ${pair.route}: ${subject}: ${median(onRounds).toFixed(0)} req/s vs off: ${median(offRounds).toFixed(0)} req/s (${on.length} process${on.length === 1 ? '' : 'es'} a side, summed) → ${ratio.toFixed(2)}× (overhead ${percent(overhead)}; goal ≤ ${percent(GOAL_MAX_OVERHEAD)}: ${met})${noise}`,
-    `  per round on ÷ off: ${perRound.map((r) => r.toFixed(2)).join(', ')}; per pair (median of its rounds): ${perPair}`,
+    `GET ${pair.route}: ${subject}: ${mean(on).toFixed(0)} req/s vs off: ${mean(off).toFixed(0)} req/s (mean per process, ${on.length} a side) → ${ratio.toFixed(2)}× (overhead ${percent(overhead)}${verdict})${noise}`,
+    `  per round ${subject} ÷ off: ${perRound.map((r) => r.toFixed(2)).join(', ')}; per pair (median of its rounds): ${perPair}`,
   ];
-  const twin = find(pair.twin);
-  if (twin.length > 0 && twin.length === pair.twin.length) {
-    const floorPerRound = ratioOfMeansPerRound(twin, off);
-    const cpuTwin = cpuPerRequestUs(twin);
-    const cpuRef = cpuPerRequestUs(off);
-    const cpu = cpuTwin !== null && cpuRef !== null ? `; CPU per request ${cpuTwin.toFixed(1)} vs ${cpuRef.toFixed(1)} µs → ${cpuTwin >= cpuRef ? '+' : ''}${percent(cpuTwin / cpuRef - 1)}` : '';
-    const pooled = medianRatioOfMeans(on, [...off, ...twin]);
+  const [halfA, halfB] = abbaHalves(off);
+  if (halfA.length > 0) {
+    const floorPerRound = ratioOfMeansPerRound(halfA, halfB);
+    const numbers = (side: readonly TargetResult[]): string => side.map((r) => `#${off.indexOf(r) + 1}`).join(', ');
+    const cpu = cpuComparison(halfA, halfB, 'CPU per request: first half', 'second half');
     lines.push(
-      `  A/A floor of this run: ${twin.length} more unmonitored process${twin.length === 1 ? '' : 'es'} ÷ the unmonitored side → ${median(floorPerRound).toFixed(2)}× (per round ${floorPerRound.map((r) => r.toFixed(2)).join(', ')}${cpu}): a difference within this is noise`,
-      `  monitored ÷ every unmonitored process (the references and the twins, mean per process, per round): ${pooled.toFixed(2)}× (overhead ${percent(1 - pooled)}; printed, the goal above compares with the references only)`,
+      `  A/A floor of this run: the unmonitored side's halves, ${numbers(halfA)} ÷ ${numbers(halfB)} → ${median(floorPerRound).toFixed(2)}× (per round ${floorPerRound.map((r) => r.toFixed(2)).join(', ')}${cpu === '' ? '' : `; ${cpu}`}): a difference within this is noise`,
     );
   }
-  const cpuOn = cpuPerRequestUs(on);
-  const cpuOff = cpuPerRequestUs(off);
-  if (cpuOn !== null && cpuOff !== null) {
-    lines.push(
-      `  API process CPU per request (user + system, all rounds and processes): ${subject === 'monitor on' ? 'on' : subject} ${cpuOn.toFixed(1)} µs vs off ${cpuOff.toFixed(1)} µs → ${cpuOn >= cpuOff ? '+' : ''}${percent(cpuOn / cpuOff - 1)}`,
-    );
-  }
+  const cpu = cpuComparison(on, off, subject, 'off');
+  if (cpu !== '') lines.push(`  API process CPU per request (user + system, all rounds and processes): ${cpu}`);
   return lines;
 }
 
 /**
  * Issue 5: what the performance monitor costs on the API's fastest path. Pairs of API processes
- * (`MONITOR_OVERHEAD_PAIRS`, default 3) on one fresh database serve the same user and conversation:
- * in each pair one as deployed (monitor on: Fastify hooks
- * time every request inside an AsyncLocalStorage context, query capture, Prometheus histograms and
- * counters, process sampling, alert rules), one with `MONITOR=off` (none of it, no /metrics). Both
- * serve the conversation and its first page of messages from their in-process cache (L1), so the
- * per-request cost of the monitor weighs as much as it ever can. The two processes of a route are
- * measured one after the other in every round (ABC-CBA), with the same connections; the goal's
- * ratio sums each side over the pairs, round by round.
+ * (`MONITOR_OVERHEAD_PAIRS`, default 4) on one fresh database serve the same user and conversation:
+ * in each pair one as deployed (monitor on: Fastify hooks time every request in the app's request
+ * context, query capture, Prometheus histograms and counters, process sampling, alert rules), one
+ * with `MONITOR=off` (none of it, no /metrics). All serve the conversation and its first page of
+ * messages from their in-process cache (L1), so the per-request cost of the monitor weighs as much
+ * as it ever can. A route's processes are measured one after the other in every round, in the
+ * order they started (ABBA: off, on, on, off, …), reversed every other round, with the same
+ * connections; the goal's ratio is, per round, the monitored processes' mean req/s ÷ the
+ * unmonitored ones', its median over rounds.
  */
 export const monitorOverheadScenario: LoadScenario = {
   name: 'monitor-overhead',
   description:
-    'cached conversation read and first page of messages (L1 hits), monitor on vs MONITOR=off: pairs of API processes (one monitored, one not) started alike on one fresh, already migrated PostgreSQL database, same user and data, no Redis; each side summed over the pairs; goal ≤ 5% apart (printed, not enforced)',
+    'cached conversation read and first page of messages (L1 hits), monitor on vs MONITOR=off: pairs of API processes (one monitored, one not) started alike on one fresh, already migrated PostgreSQL database, same user and data, no Redis, started and measured in ABBA order; the mean per process of each side; goal ≤ 5% apart (printed, not enforced), beside the floor of the run (the two halves of the unmonitored side compared alike)',
   baselines: [],
   async prepare(): Promise<Prepared> {
     // Migrated beforehand: neither process has run the migrations, which could leave the one that
     // did a little slower for that reason only.
     const mode = modeOf(process.env['MONITOR_OVERHEAD_MODE']);
     const pairCount = pairsOf(process.env['MONITOR_OVERHEAD_PAIRS']);
-    const withFloor = mode !== 'off-off' && floorOf(process.env['MONITOR_OVERHEAD_FLOOR']);
     const profileDir = process.env['MONITOR_OVERHEAD_CPU_PROF'];
     const database = await migratedDatabase();
     const started: BenchApi[] = [];
@@ -233,26 +217,27 @@ export const monitorOverheadScenario: LoadScenario = {
     };
     try {
       // `subject` processes are measured against the reference ones (`MONITOR=off`); they are
-      // monitored unless this is an A/A run. The first process started seeds the measured
-      // conversation: a subject by default, a reference with `off-on`. Then the sides alternate.
+      // monitored unless this is an A/A run. The sides alternate ABBA (reference, subject, subject,
+      // reference, …), in the order the processes start and are measured, so that each side holds
+      // early and late places alike. The first process started, a reference, seeds the measured
+      // conversation.
       const subjectMonitor = mode === 'off-off' ? 'off' : 'on';
-      const subjectFirst = mode !== 'off-on';
       const subjects: BenchApi[] = [];
       const references: BenchApi[] = [];
-      const twins: BenchApi[] = [];
-      const startOne = async (role: 'subject' | 'reference' | 'twin'): Promise<void> => {
+      /** Each process's target in a route's list: its side and its number there. */
+      const places: Array<{ side: 'on' | 'off'; index: number }> = [];
+      const startOne = async (role: 'subject' | 'reference'): Promise<void> => {
         const monitor = role === 'subject' ? subjectMonitor : 'off';
         const env = { MONITOR: monitor, ...profileEnv(profileDir, monitor) };
         const first = started[0];
         const api = first === undefined ? await startBenchApi({ database: { url: database.url }, env }) : await startBenchApiOn(first, { env });
         started.push(api);
-        (role === 'subject' ? subjects : role === 'reference' ? references : twins).push(api);
+        const side = role === 'subject' ? subjects : references;
+        places.push({ side: role === 'subject' ? 'on' : 'off', index: side.length });
+        side.push(api);
       };
       for (let i = 0; i < pairCount; i++) {
-        const roles: Array<'subject' | 'reference' | 'twin'> = subjectFirst ? ['subject', 'reference'] : ['reference', 'subject'];
-        // The twin takes each place in turn after the first pair, so that no start position is its alone.
-        if (withFloor) roles.splice(i === 0 ? 2 : i % 3, 0, 'twin');
-        for (const role of roles) await startOne(role);
+        for (const role of i % 2 === 0 ? (['reference', 'subject'] as const) : (['subject', 'reference'] as const)) await startOne(role);
       }
       const [first, ...others] = started as [BenchApi, ...BenchApi[]];
       // The measured conversation is seeded through the first process and read by all. The others
@@ -287,16 +272,10 @@ export const monitorOverheadScenario: LoadScenario = {
           // The table's ratio: each subject to its own pair's reference process.
           ...(r === 0 && i === 0 ? {} : { ratioTo: off[i]?.name ?? '' }),
         }));
-        const twin = twins.map<Target>((api, i) => ({
-          name: `${label}, A/A twin (MONITOR=off) #${i + 1} (${what})`,
-          request: request(api, path),
-          serverPid: api.api.pid,
-          ratioTo: off[i]?.name ?? '',
-        }));
-        return { route, off, on, twin };
+        return { route, off, on };
       });
-      // Measured in this order (then reversed): each route's processes back to back, the sides alternating.
-      const targets = pairs.flatMap((p) => p.off.flatMap((t, i) => [t, p.on[i], ...(p.twin[i] === undefined ? [] : [p.twin[i]])]));
+      // Measured in the order the processes started (then reversed), each route's processes back to back.
+      const targets = pairs.flatMap((p) => places.map(({ side, index }) => (side === 'on' ? p.on : p.off)[index]));
       // Each process has its own L1: the first read of each route there fills it (with the API-key
       // lookup), so even with --warmup 0 every measured request is a hit.
       for (const target of targets) await expectOk(target.request);
@@ -309,9 +288,9 @@ export const monitorOverheadScenario: LoadScenario = {
         targets,
         async verify(results): Promise<string[]> {
           const lines = [
-            `mode ${mode}, ${pairCount} process pair${pairCount === 1 ? '' : 's'}${twins.length > 0 ? ` and ${twins.length} A/A twin${twins.length === 1 ? '' : 's'}` : ''}: the ${subjectFirst ? 'first' : 'second'} process started (it ${subjectFirst ? 'seeded' : 'did not seed'} the measured conversation) and every other one from there are the subjects, ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
+            `mode ${mode}, ${pairCount} process pair${pairCount === 1 ? '' : 's'}, started and measured in ABBA order from an unmonitored one (which seeded the measured conversation); the subjects are ${subjectMonitor === 'on' ? 'monitored' : 'unmonitored too (A/A: the figures below are the noise floor, not the monitor)'}`,
             ...pairs.flatMap((pair) => goalLines(pair, results, subjectLabel)),
-            `  processes: subjects ${subjects.map((a) => a.api.pid).join(', ')}; references ${references.map((a) => a.api.pid).join(', ')}${twins.length > 0 ? `; A/A twins ${twins.map((a) => a.api.pid).join(', ')}` : ''}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
+            `  processes (in start order): ${places.map(({ side, index }) => `${side === 'on' ? (subjectMonitor === 'on' ? 'on' : 'A/A') : 'off'} #${index + 1} ${(side === 'on' ? subjects : references)[index]?.api.pid ?? '?'}`).join(', ')}${profileDir ? ` (CPU profiles under ${profileDir} when they stop)` : ''}`,
           ];
           const measured = (target: Target): number =>
             results.find((r) => r.target === target.name)?.rounds.reduce((n, m) => n + m.totalRequests, 0) ?? 0;
@@ -341,7 +320,7 @@ export const monitorOverheadScenario: LoadScenario = {
           if (checked.length > 0) lines.push(`checked: each monitored process's /metrics counts at least the requests measured on it (${checked.join('; ')}; the rest: probe, warm-up)`);
           // And the unmonitored ones have no monitor at all.
           let answered404 = 0;
-          const unmonitored = [...references.map((api, i) => ({ api, name: `MONITOR=off process #${i + 1}` })), ...twins.map((api, i) => ({ api, name: `A/A twin #${i + 1}` }))];
+          const unmonitored = references.map((api, i) => ({ api, name: `MONITOR=off process #${i + 1}` }));
           for (const { api, name } of unmonitored) {
             const none = await get(`${api.api.url}/metrics`, api.api.adminToken);
             if (none.status !== 404) problems.push(`${name}: GET /metrics answered ${none.status}, expected 404`);
