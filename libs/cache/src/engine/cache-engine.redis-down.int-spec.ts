@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheEngine } from './cache-engine.js';
 import type { CacheEngineOptions } from './cache-engine.options.js';
 import type { CacheEvent, CacheNamespace } from './cache.types.js';
-import { countingLoader } from './cache-engine.contract.js';
+import { countingLoader, fakeClock } from './cache-engine.contract.js';
 
 /**
  * Fail-open against a private redis-server that the tests stop, kill and restart. Every call made
@@ -201,6 +201,25 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
       { timeout: 15_000, interval: 200 },
     );
   }, 30_000);
+
+  it('calls refused while the connection is still being made do not keep the circuit open once it is up', async () => {
+    // The breaker's clock never moves on its own here: only the connection coming up can close it.
+    const clock = fakeClock();
+    server.pause();
+    const engine = engineOn({ now: clock.now });
+    const ns = engine.namespace('early', { ttlMs: MINUTE });
+    try {
+      // Writes made before the connection is up: each of them tries Redis (and is refused at once).
+      for (let i = 0; i < 10; i++) await ns.set(`early-${i}`, i);
+      expect(engine.l2State).not.toBe('closed');
+    } finally {
+      server.resume();
+    }
+    await engine.ready();
+    expect(engine.l2State).toBe('closed');
+    await ns.set('early-after', 'reached Redis');
+    expect(await existsInRedis('early-after')).toBe(true);
+  }, 20_000);
 
   it('an engine pointed at a port where nothing listens works L1-only from the start', async () => {
     const deadPort = await freePort();

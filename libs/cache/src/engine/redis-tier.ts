@@ -75,6 +75,11 @@ export class RedisTier {
     });
     // Either connection coming back may end an outage during which versions or messages were missed.
     this.client.on('ready', () => {
+      // 'ready' follows the connection's handshake, which Redis answered: the failures that opened
+      // the circuit were those of a connection that was not up (calls refused at once while it was
+      // being made, at start or after a drop), so they say nothing about this one. Left open, the
+      // circuit would refuse every call for its cooldown on a working connection.
+      this.breaker.success();
       for (const listener of this.readyListeners) listener();
     });
     this.store = new KeyvRedis<string>(this.client, { throwOnErrors: true, throwOnConnectError: false });
