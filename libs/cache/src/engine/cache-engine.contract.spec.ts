@@ -14,7 +14,7 @@ describe('cache engine, L1 only', () => {
     const ns = engine.namespace('plain', { ttlMs: MINUTE });
     await ns.set('k', 'v');
     expect(await ns.get('k')).toBe('v');
-    expect(ns.stats().l2).toEqual({ hits: 0, errors: 0 });
+    expect(ns.stats().l2).toEqual({ hits: 0, errors: 0, pending: 0 });
     await engine.close();
   });
 

@@ -202,6 +202,135 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     );
   }, 30_000);
 
+  it('a delete refused by the open circuit (Redis hung) is replayed once Redis answers: no engine reads the old value afterwards', async () => {
+    const a = engineOn();
+    const b = engineOn();
+    await Promise.all([a.ready(), b.ready()]);
+    const nsA = a.namespace('replayed', { ttlMs: MINUTE });
+    const nsB = b.namespace('replayed', { ttlMs: MINUTE });
+    await nsA.set('replayed-conv', 'old');
+    await nsA.set('replayed-other', 'kept');
+    expect(await nsB.get('replayed-conv')).toBe('old'); // B now holds it in L1 too
+
+    server.pause();
+    try {
+      // Lookups that time out open A's circuit; the delete is then refused without reaching Redis.
+      for (let i = 0; i < 20 && a.l2State !== 'open'; i++) await nsA.get(`replayed-absent-${i}`);
+      expect(a.l2State).toBe('open');
+      await nsA.delete('replayed-conv');
+      // This process never serves the old value, from L1 or L2.
+      expect(await nsA.get('replayed-conv')).toBeUndefined();
+      expect(nsA.stats().l2.pending).toBe(1);
+    } finally {
+      server.resume();
+    }
+    expect(await nsA.get('replayed-conv')).toBeUndefined();
+
+    // Once Redis answers, A replays the delete: B (which held the value in L1) stops seeing it,
+    // and so does a process started afterwards, which can only find it in Redis.
+    await vi.waitFor(async () => expect(await nsB.get('replayed-conv')).toBeUndefined(), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    const c = engineOn();
+    await c.ready();
+    const nsC = c.namespace('replayed', { ttlMs: MINUTE });
+    expect(await nsC.get('replayed-conv')).toBeUndefined();
+    expect(await existsInRedis('replayed-conv')).toBe(false);
+    expect(await nsC.get('replayed-other')).toBe('kept');
+  }, 30_000);
+
+  it('an invalidateAll refused by the open circuit (connection up, Redis hung) reaches the other processes once Redis answers', async () => {
+    const a = engineOn();
+    const b = engineOn();
+    await Promise.all([a.ready(), b.ready()]);
+    const nsA = a.namespace('replayed-all', { ttlMs: MINUTE });
+    const nsB = b.namespace('replayed-all', { ttlMs: MINUTE });
+    await nsA.set('replayed-all-k', 'old');
+    expect(await nsB.get('replayed-all-k')).toBe('old');
+
+    server.pause();
+    try {
+      for (let i = 0; i < 20 && a.l2State !== 'open'; i++) await nsA.get(`replayed-all-absent-${i}`);
+      expect(a.l2State).toBe('open');
+      await nsA.invalidateAll();
+      expect(await nsA.get('replayed-all-k')).toBeUndefined();
+      expect(nsA.stats().l2.pending).toBe(1);
+    } finally {
+      server.resume();
+    }
+
+    // No reconnect happens here (the connections stayed up): the replay alone must carry it.
+    await vi.waitFor(async () => expect(await nsB.get('replayed-all-k')).toBeUndefined(), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    const c = engineOn();
+    await c.ready();
+    const nsC = c.namespace('replayed-all', { ttlMs: MINUTE });
+    expect(await nsC.get('replayed-all-k')).toBeUndefined();
+    // And they share the new generation.
+    await nsA.set('replayed-all-k', 'new');
+    expect(await nsC.get('replayed-all-k')).toBe('new');
+  }, 30_000);
+
+  it('memory stays bounded: past 1,000 unreplayed deletes the namespace is invalidated as a whole once Redis answers', async () => {
+    const a = engineOn();
+    const b = engineOn();
+    await Promise.all([a.ready(), b.ready()]);
+    const nsA = a.namespace('overflow', { ttlMs: MINUTE, l1MaxEntries: 10 });
+    const nsB = b.namespace('overflow', { ttlMs: MINUTE });
+    await nsA.set('overflow-deleted', 'old');
+    await nsA.set('overflow-untouched', 'old too');
+    expect(await nsB.get('overflow-deleted')).toBe('old');
+
+    server.pause();
+    try {
+      for (let i = 0; i < 20 && a.l2State !== 'open'; i++) await nsA.get(`overflow-absent-${i}`);
+      expect(a.l2State).toBe('open');
+      await nsA.delete('overflow-deleted');
+      for (let i = 0; i < 1_000; i++) await nsA.delete(`overflow-${i}`);
+      // Not one entry per key: one namespace-wide invalidation, plus the keys deleted after it.
+      expect(nsA.stats().l2.pending).toBeLessThan(1_000);
+      expect(await nsA.get('overflow-deleted')).toBeUndefined();
+    } finally {
+      server.resume();
+    }
+
+    await vi.waitFor(async () => expect(await nsB.get('overflow-deleted')).toBeUndefined(), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    const c = engineOn();
+    await c.ready();
+    const nsC = c.namespace('overflow', { ttlMs: MINUTE });
+    expect(await nsC.get('overflow-deleted')).toBeUndefined();
+    expect(await nsC.get('overflow-untouched')).toBeUndefined();
+  }, 30_000);
+
+  it('a process that starts while Redis does not answer yet: its delete is replayed once it connects (the namespace version is learnt first)', async () => {
+    const b = engineOn();
+    await b.ready();
+    const nsB = b.namespace('starting', { ttlMs: MINUTE });
+    // A generation above 0: the starting process must learn it to delete the right Redis key.
+    await nsB.invalidateAll();
+    await nsB.set('starting-conv', 'old');
+    expect(await existsInRedis('starting-conv')).toBe(true);
+
+    server.pause();
+    // Its connections cannot complete while Redis is stopped: this is a process mid-start.
+    const a = engineOn();
+    const nsA = a.namespace('starting', { ttlMs: MINUTE });
+    try {
+      await nsA.delete('starting-conv');
+      expect(await nsA.get('starting-conv')).toBeUndefined();
+    } finally {
+      server.resume();
+    }
+    await a.ready();
+    expect(await nsA.get('starting-conv')).toBeUndefined();
+
+    await vi.waitFor(async () => expect(await nsB.get('starting-conv')).toBeUndefined(), { timeout: 15_000, interval: 100 });
+    const c = engineOn();
+    await c.ready();
+    expect(await c.namespace('starting', { ttlMs: MINUTE }).get('starting-conv')).toBeUndefined();
+    expect(await existsInRedis('starting-conv')).toBe(false);
+  }, 30_000);
+
   it('calls refused while the connection is still being made do not keep the circuit open once it is up', async () => {
     // The breaker's clock never moves on its own here: only the connection coming up can close it.
     const clock = fakeClock();

@@ -19,6 +19,8 @@ interface BusMessage {
   a: number;
   n: string;
   k?: string;
+  /** Several keys at once (a replay of writes that did not reach Redis). */
+  ks?: string[];
   v?: number;
 }
 
@@ -40,7 +42,6 @@ export class CacheEngine {
   private readonly channel: string;
   private readonly instanceId: string;
   private readonly ackChannel: string;
-  private closed = false;
   private nextAckId = 1;
   /** Broadcasts waiting for confirmations; `remaining` is infinite until PUBLISH says how many to expect. */
   private readonly pendingAcks = new Map<number, { remaining: number; done: () => void }>();
@@ -84,11 +85,12 @@ export class CacheEngine {
     if (this.redis !== null) {
       this.redis.subscribe(this.channel, (raw) => this.receive(raw));
       this.redis.subscribe(this.ackChannel, (raw) => this.acknowledged(Number(raw)));
-      // Messages may have been missed while disconnected: forget L1 and relearn namespace versions.
+      // Messages may have been missed while disconnected: forget L1 and relearn namespace versions
+      // (L2 is not used until then); writes that did not reach Redis meanwhile are replayed.
       this.redis.onBusReady(() => {
         for (const ns of this.namespaces.values()) {
           ns.dropFromL1();
-          void this.resyncVersion(ns);
+          ns.versionMayBeStale();
         }
       });
     }
@@ -98,11 +100,15 @@ export class CacheEngine {
     return new CacheEngine(options);
   }
 
-  /** Resolves once Redis answers (at most ~2 s), or at once without Redis. */
+  /**
+   * Resolves once Redis answers (at most ~2 s), or at once without Redis, after one attempt to learn
+   * the namespaces' versions and to replay the writes that did not reach Redis so far (those left
+   * are retried in the background).
+   */
   async ready(): Promise<void> {
     if (this.redis === null) return;
     await this.redis.ready();
-    await Promise.all([...this.namespaces.values()].map((ns) => this.syncVersion(ns)));
+    await Promise.all([...this.namespaces.values()].map((ns) => ns.repair()));
   }
 
   /** `closed` when Redis answers normally, `open` while calls to it are refused after failures. */
@@ -117,7 +123,7 @@ export class CacheEngine {
     const ns = new MultiTierNamespace(name, { ...NAMESPACE_DEFAULTS, ...stripUndefined(options), ttlMs: options.ttlMs }, this.context);
     this.namespaces.set(name, ns);
     // Reading L2 under a version not yet learnt could serve a generation that was invalidated.
-    ns.waitForVersion(this.syncVersion(ns).then(() => undefined));
+    ns.waitForVersion(ns.repair().then(() => undefined));
     return ns;
   }
 
@@ -148,7 +154,11 @@ export class CacheEngine {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    const namespaces = [...this.namespaces.values()];
+    for (const ns of namespaces) ns.stop();
+    // A last attempt at what did not reach Redis yet: after this, nobody would replay it. Bounded:
+    // every call has its deadline, and refusals (circuit open, not connected) are immediate.
+    if (this.redis !== null) await Promise.all(namespaces.map((ns) => ns.repair()));
     await this.redis?.close();
   }
 
@@ -162,8 +172,9 @@ export class CacheEngine {
     }
   }
 
-  private async broadcast(message: { n: string; k?: string; v?: number }): Promise<void> {
-    if (this.redis === null) return;
+  /** False when the message could not be published: no other process heard it. */
+  private async broadcast(message: { n: string; k?: string; ks?: string[]; v?: number }): Promise<boolean> {
+    if (this.redis === null) return true;
     const id = this.nextAckId++;
     try {
       // Registered before publishing: an acknowledgement can arrive before PUBLISH's own reply.
@@ -179,9 +190,11 @@ export class CacheEngine {
       const timer = setTimeout(() => this.settleAck(id), ACK_TIMEOUT_MS);
       await acked;
       clearTimeout(timer);
+      return true;
     } catch {
       this.settleAck(id);
       this.emit({ type: 'error', cache: message.n, tier: 'bus', error: 'invalidation not published' });
+      return false;
     }
   }
 
@@ -225,36 +238,11 @@ export class CacheEngine {
     const ns = this.namespaces.get(message.n);
     if (ns !== undefined) {
       if (message.v !== undefined) ns.adoptVersion(message.v);
+      else if (message.ks !== undefined) for (const key of message.ks) ns.dropFromL1(key);
       else ns.dropFromL1(message.k);
     }
     // Confirm even for an unknown namespace: the writer counts every subscriber.
     this.redis?.publish(`${this.channel}:ack:${message.o}`, String(message.a)).catch(() => undefined);
-  }
-
-  /**
-   * Agrees with Redis on the namespace version: the higher one wins. A version bumped here while
-   * Redis was away is pushed to Redis (and announced); a higher one in Redis is adopted.
-   * Returns false when Redis did not answer.
-   */
-  private async syncVersion(ns: MultiTierNamespace): Promise<boolean> {
-    if (this.redis === null || !ns.useL2) return true;
-    try {
-      const local = ns.currentVersion;
-      const remote = await this.redis.raiseTo(ns.versionKey, local);
-      if (remote > local) ns.adoptVersion(remote);
-      else if (local > 0) await this.context.broadcast({ n: ns.name, v: local });
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** After an outage: retry the version sync until Redis answers (the breaker may still be open). */
-  private async resyncVersion(ns: MultiTierNamespace): Promise<void> {
-    for (let attempt = 0; attempt < 40 && !this.closed; attempt++) {
-      if (await this.syncVersion(ns)) return;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
   }
 }
 

@@ -34,13 +34,21 @@ export interface NamespaceContext {
    * someone listens for it (every request of a cached read makes one or more lookups).
    */
   listening: Readonly<Record<CacheEvent['type'], number>>;
-  /** Tells the other processes to drop a key (or, with a version, the whole namespace) from L1. */
-  broadcast: (message: { n: string; k?: string; v?: number }) => Promise<void>;
+  /**
+   * Tells the other processes to drop keys (or, with a version, the whole namespace) from L1.
+   * Resolves false when the message could not be published (nobody heard it).
+   */
+  broadcast: (message: { n: string; k?: string; ks?: string[]; v?: number }) => Promise<boolean>;
 }
 
 const FRESH_SHARE_FOR_REFRESH_AHEAD = 0.2;
 /** Deadline of one lock attempt in distributed single-flight. */
 const LOCK_DEADLINE_MS = 1_000;
+/** Replaying invalidations that did not reach Redis: first retry, and the longest pause between two. */
+const REPAIR_FIRST_DELAY_MS = 50;
+const REPAIR_MAX_DELAY_MS = 2_000;
+/** Keys deleted (and announced) per round trip when replaying. */
+const REPAIR_BATCH = 100;
 
 export class MultiTierNamespace implements CacheNamespace {
   private readonly l1: LRUCache<string, Entry>;
@@ -57,8 +65,33 @@ export class MultiTierNamespace implements CacheNamespace {
   /** Measured reads per key, for adaptive TTL and refresh-ahead; bounded like L1. */
   private readonly frequency: LRUCache<string, Frequency>;
   private version = 0;
-  /** Settles once the namespace learnt its version from Redis (or gave up): L2 is not touched before. */
+  /** Settles after the first attempt to learn the version from Redis: L2 is not touched before. */
   private versionKnown: Promise<void> = Promise.resolve();
+  /**
+   * Whether `version` is the one Redis holds. It is not until it has been read from Redis, again
+   * after each reconnect (bumps announced meanwhile were missed: `versionEpoch` counts those
+   * moments), nor while an invalidateAll made here has not reached Redis (`localBumps` ahead of
+   * `pushedBumps`). Meanwhile L2 is neither read nor written: its keys may be of a generation that
+   * was invalidated, and a delete would miss the live one.
+   */
+  private versionEpoch = 1;
+  private syncedEpoch = 0;
+  private localBumps = 0;
+  private pushedBumps = 0;
+  /** A version (invalidateAll) whose announcement on the bus failed; replayed. */
+  private unannounced: number | null = null;
+  /**
+   * Keys whose last write (set or delete) reached neither L2 nor the bus for sure: L2 may still hold
+   * an older value, and other processes' L1 too. Each is replayed (L2 delete, then broadcast) until
+   * both succeed, and until then this process does not read it from L2. The value is the write's
+   * sequence number. Bounded: past `pendingMax` the namespace is invalidated as a whole instead.
+   */
+  private readonly pending = new Map<string, number>();
+  private readonly pendingMax: number;
+  private repairRun: Promise<boolean> | null = null;
+  private repairTimer: NodeJS.Timeout | undefined;
+  private repairDelayMs = REPAIR_FIRST_DELAY_MS;
+  private stopped = false;
   private readonly counters = {
     hits: 0,
     misses: 0,
@@ -91,6 +124,7 @@ export class MultiTierNamespace implements CacheNamespace {
       },
     });
     this.frequency = new LRUCache<string, Frequency>({ max: Math.max(1_000, options.l1MaxEntries * 2) });
+    this.pendingMax = Math.max(1_000, options.l1MaxEntries);
     // Bounded: a key evicted from here counts as written at `clearedAt`-or-later (see writtenSince).
     this.lastWrite = new LRUCache<string, number>({
       max: Math.max(1_000, options.l1MaxEntries * 2),
@@ -116,6 +150,27 @@ export class MultiTierNamespace implements CacheNamespace {
     this.versionKnown = known;
   }
 
+  /** L2 can be addressed: the version is the one Redis holds. */
+  private get versionTrusted(): boolean {
+    return this.syncedEpoch === this.versionEpoch && this.pushedBumps === this.localBumps;
+  }
+
+  /** Version announcements may have been missed (the bus reconnected): relearn it before using L2. */
+  versionMayBeStale(): void {
+    this.versionEpoch++;
+    this.requestRepair(0);
+  }
+
+  /** What is left to replay to Redis: keys, plus one for a version not pushed or not announced. */
+  private get pendingCount(): number {
+    if (this.ctx.redis === null) return 0;
+    return this.pending.size + (this.pushedBumps !== this.localBumps || this.unannounced !== null ? 1 : 0);
+  }
+
+  private get needsRepair(): boolean {
+    return this.pendingCount > 0 || (this.useL2 && !this.versionTrusted);
+  }
+
   /** Another process bumped the version (or we learnt it at start): older keys are gone for us. */
   adoptVersion(version: number): void {
     // Versions only grow: announcements can arrive out of order.
@@ -135,10 +190,11 @@ export class MultiTierNamespace implements CacheNamespace {
     }
   }
 
-  /** Records a write of `key`; later readers must not join a load that started before it. */
-  private written(key: string): void {
+  /** Records a write of `key`; later readers must not join a load that started before it. Returns its sequence. */
+  private written(key: string): number {
     this.lastWrite.set(key, ++this.sequence);
     this.inflight.delete(key);
+    return this.sequence;
   }
 
   private writtenSince(key: string, since: number): boolean {
@@ -156,33 +212,214 @@ export class MultiTierNamespace implements CacheNamespace {
   }
 
   async set<T>(key: string, value: T, options: EntryOptions = {}): Promise<void> {
-    this.written(key);
-    await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
-    await this.ctx.broadcast({ n: this.name, k: key });
+    const sequence = this.written(key);
+    const stored = await this.store(key, value, options.ttlMs ?? this.options.ttlMs, 'write');
+    const announced = await this.ctx.broadcast({ n: this.name, k: key });
+    this.settleWrite(key, sequence, stored && announced);
   }
 
   async delete(key: string): Promise<void> {
-    this.written(key);
+    const sequence = this.written(key);
     this.l1.delete(key);
-    if (this.useL2) await this.versionKnown;
-    if (this.useL2) await this.ctx.redis!.delete(this.redisKey(key)).catch((error: unknown) => this.l2Error(error));
-    await this.ctx.broadcast({ n: this.name, k: key });
+    let deleted = true;
+    if (this.useL2) {
+      await this.versionKnown;
+      deleted = false;
+      // A version not (yet) known to be Redis's would delete a key of another generation.
+      if (this.versionTrusted) {
+        const version = this.version;
+        try {
+          await this.ctx.redis!.delete(this.redisKey(key));
+          deleted = version === this.version;
+        } catch (error) {
+          this.l2Error(error);
+        }
+      }
+    }
+    const announced = await this.ctx.broadcast({ n: this.name, k: key });
+    this.settleWrite(key, sequence, deleted && announced);
   }
 
   async invalidateAll(): Promise<void> {
-    let version = this.version + 1;
-    if (this.ctx.redis !== null) {
-      await this.versionKnown;
-      version = this.version + 1;
+    const redis = this.ctx.redis;
+    if (redis === null) {
+      this.adoptVersion(this.version + 1);
+      return;
+    }
+    await this.versionKnown;
+    if (this.versionTrusted || !this.useL2) {
       try {
-        version = await this.ctx.redis.incr(this.versionKey);
+        const version = await redis.incr(this.versionKey);
+        // Not above ours: Redis lost the counter (restarted empty); push ours past it instead.
+        if (version > this.version) {
+          this.adoptVersion(version);
+          await this.announceVersion();
+          return;
+        }
       } catch (error) {
-        // Redis is down: bump locally; the version is reconciled (higher wins) when Redis is back.
         this.l2Error(error);
       }
     }
-    this.adoptVersion(version);
-    await this.ctx.broadcast({ n: this.name, v: version });
+    this.bumpLocally();
+  }
+
+  /**
+   * An invalidation of the whole namespace that Redis has not seen: a new generation here at once
+   * (L1 dropped, L2 no longer used), pushed to Redis and announced when it answers. Every key that
+   * was waiting for a replay is covered by it.
+   */
+  private bumpLocally(): void {
+    this.pending.clear();
+    this.adoptVersion(this.version + 1);
+    // An L1-only namespace has no generation in Redis: the other processes only need to hear it.
+    if (this.useL2) this.localBumps++;
+    else this.unannounced = this.version;
+    this.requestRepair(0);
+  }
+
+  /** Announces the current version; remembered for a replay when the bus refused it. */
+  private async announceVersion(): Promise<boolean> {
+    const version = this.version;
+    const announced = await this.ctx.broadcast({ n: this.name, v: version });
+    if (announced) {
+      if (this.unannounced !== null && this.unannounced <= version) this.unannounced = null;
+    } else {
+      this.unannounced = Math.max(this.unannounced ?? 0, version);
+      this.requestRepair();
+    }
+    return announced;
+  }
+
+  /**
+   * After a write: if it reached L2 (or L2 is not used) and the bus, it replaces any earlier write of
+   * the key still waiting for a replay; if not, the key now waits for one.
+   */
+  private settleWrite(key: string, sequence: number, reached: boolean): void {
+    if (this.ctx.redis === null) return;
+    if (reached) {
+      const waiting = this.pending.get(key);
+      if (waiting !== undefined && waiting < sequence) this.pending.delete(key);
+      return;
+    }
+    // Re-inserted, so that the map's order stays the order of the writes.
+    this.pending.delete(key);
+    if (this.pending.size >= this.pendingMax) {
+      this.bumpLocally();
+      return;
+    }
+    this.pending.set(key, sequence);
+    this.requestRepair();
+  }
+
+  /**
+   * Replays what did not reach Redis: the namespace version (learnt, or pushed and announced), then
+   * the keys waiting for a replay (L2 delete, broadcast). True when nothing is left. One run at a
+   * time; a run that leaves something schedules the next one, with backoff.
+   */
+  async repair(): Promise<boolean> {
+    // A run already going may have started before what the caller wants replayed (or before the
+    // connection was up): wait for it, then run again if anything is left.
+    if (this.repairRun !== null) await this.repairRun;
+    if (!this.needsRepair) return true;
+    if (this.repairRun === null) {
+      const run = this.repairPass().catch(() => false);
+      this.repairRun = run;
+      void run.then((done) => {
+        this.repairRun = null;
+        if (done) {
+          this.repairDelayMs = REPAIR_FIRST_DELAY_MS;
+          // Written meanwhile: go again (soon).
+          if (this.needsRepair) this.requestRepair();
+        } else {
+          this.requestRepair();
+          this.repairDelayMs = Math.min(this.repairDelayMs * 2, REPAIR_MAX_DELAY_MS);
+        }
+      });
+    }
+    await this.repairRun;
+    return !this.needsRepair;
+  }
+
+  /** Stops replaying (the engine is closing). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
+  }
+
+  private requestRepair(delayMs = this.repairDelayMs): void {
+    if (this.stopped || this.ctx.redis === null) return;
+    if (this.repairTimer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.repairTimer);
+    }
+    const timer = setTimeout(() => {
+      if (this.repairTimer === timer) this.repairTimer = undefined;
+      void this.repair();
+    }, delayMs);
+    timer.unref();
+    this.repairTimer = timer;
+  }
+
+  private async repairPass(): Promise<boolean> {
+    const redis = this.ctx.redis!;
+    if ((this.useL2 && !this.versionTrusted) || this.unannounced !== null) {
+      if (!(await this.syncVersion())) return false;
+    }
+    while (this.pending.size > 0) {
+      if (this.useL2 && !this.versionTrusted) return false;
+      const batch: Array<[string, number]> = [];
+      for (const entry of this.pending) {
+        batch.push(entry);
+        if (batch.length === REPAIR_BATCH) break;
+      }
+      const version = this.version;
+      if (this.useL2) {
+        try {
+          await redis.deleteMany(batch.map(([key]) => this.redisKey(key)));
+        } catch (error) {
+          this.l2Error(error);
+          return false;
+        }
+      }
+      if (!(await this.ctx.broadcast({ n: this.name, ks: batch.map(([key]) => key) }))) return false;
+      // A generation adopted meanwhile: the deletes addressed the old one; go again.
+      if (version !== this.version) continue;
+      for (const [key, sequence] of batch) if (this.pending.get(key) === sequence) this.pending.delete(key);
+    }
+    return true;
+  }
+
+  /**
+   * Agrees with Redis on the version: a bump made here while Redis was away is pushed (a new
+   * generation, after every write made here), a higher version in Redis is adopted, and a version
+   * whose announcement failed is announced. False when Redis or the bus did not answer.
+   */
+  private async syncVersion(): Promise<boolean> {
+    const redis = this.ctx.redis;
+    if (redis === null) return true;
+    if (this.useL2 && !this.versionTrusted) {
+      const epoch = this.versionEpoch;
+      const bumps = this.localBumps;
+      const before = this.sequence;
+      let remote: number;
+      try {
+        remote = bumps !== this.pushedBumps ? await redis.bump(this.versionKey, this.version) : await redis.raiseTo(this.versionKey, this.version);
+      } catch (error) {
+        this.l2Error(error);
+        return false;
+      }
+      if (bumps !== this.pushedBumps) {
+        this.pushedBumps = bumps;
+        // The new generation postdates those writes: their older copies are out of reach.
+        for (const [key, sequence] of this.pending) if (sequence <= before) this.pending.delete(key);
+        this.unannounced = Math.max(this.unannounced ?? 0, remote);
+      }
+      this.adoptVersion(remote);
+      if (epoch === this.versionEpoch) this.syncedEpoch = epoch;
+    }
+    if (this.unannounced !== null && !(await this.announceVersion())) return false;
+    return this.versionTrusted || !this.useL2;
   }
 
   async getOrLoad<T>(key: string, loader: () => Promise<T>, options: LoadOptions<T> = {}): Promise<Loaded<T>> {
@@ -205,7 +442,8 @@ export class MultiTierNamespace implements CacheNamespace {
       const remote = await this.lookupL2(key);
       if (remote !== undefined) return this.serve(key, { entry: remote, tier: 'l2' }, loader, options);
       this.miss();
-      if (options.distributed === true && this.useL2) return this.distributedLoad(key, loader, options);
+      // Distributed single-flight waits for the value in L2: not for a key this process cannot read there.
+      if (options.distributed === true && this.l2Readable(key)) return this.distributedLoad(key, loader, options);
       return { value: await this.loadAndStore(key, loader, options), source: 'loader' };
     })().finally(() => {
       // A write may have replaced this flight with a newer one: only remove our own.
@@ -239,7 +477,7 @@ export class MultiTierNamespace implements CacheNamespace {
       misses: c.misses,
       hitRate: lookups === 0 ? 0 : c.hits / lookups,
       l1: { hits: c.l1Hits, size: this.l1.size, bytes: this.l1.calculatedSize },
-      l2: { hits: c.l2Hits, errors: c.l2Errors },
+      l2: { hits: c.l2Hits, errors: c.l2Errors, pending: this.pendingCount },
       evictions: c.evictions,
       stampedesCoalesced: c.stampedesCoalesced,
       staleServed: c.staleServed,
@@ -270,6 +508,7 @@ export class MultiTierNamespace implements CacheNamespace {
     const startedAt = this.sequence;
     // Learning the version at start is not a write; clears are counted from here on.
     await this.versionKnown;
+    if (!this.l2Readable(key)) return undefined;
     const version = this.version;
     const clearedBefore = this.clearedAt;
     let stored: string | undefined;
@@ -296,6 +535,11 @@ export class MultiTierNamespace implements CacheNamespace {
     if (version !== this.version || this.clearedAt !== clearedBefore || keyWritten) return undefined;
     this.l1.set(key, entry, { ttl: this.l1Ttl(entry.staleUntil - now) });
     return entry;
+  }
+
+  /** Whether L2 may answer for this key: the version is Redis's, and no write of the key awaits a replay. */
+  private l2Readable(key: string): boolean {
+    return this.useL2 && this.versionTrusted && !this.pending.has(key);
   }
 
   private hit(key: string, found: { entry: Entry; tier: 'l1' | 'l2' }): void {
@@ -342,16 +586,28 @@ export class MultiTierNamespace implements CacheNamespace {
     return threshold > 0 && entry.hits >= threshold && entry.freshUntil - now < entry.ttlMs * FRESH_SHARE_FOR_REFRESH_AHEAD;
   }
 
-  private async store(key: string, value: unknown, baseTtlMs: number): Promise<void> {
+  /**
+   * Puts the value in L1 and L2. True if L2 now holds it (or L2 is not used). A `fill` (a load's
+   * result) leaves L2 alone for a key awaiting a replay; a `write` tries, as it may replace the replay.
+   */
+  private async store(key: string, value: unknown, baseTtlMs: number, kind: 'write' | 'fill'): Promise<boolean> {
     const now = this.ctx.now();
     const ttlMs = this.ttlFor(key, baseTtlMs);
     const data = encode(value);
     const entry: Entry = { data, freshUntil: now + ttlMs, staleUntil: now + ttlMs + this.options.graceMs, ttlMs, hits: 0 };
     this.l1.set(key, entry, { ttl: this.l1Ttl(ttlMs + this.options.graceMs) });
-    if (!this.useL2) return;
+    if (!this.useL2) return true;
     await this.versionKnown;
+    if (!this.versionTrusted || (kind === 'fill' && this.pending.has(key))) return false;
+    const version = this.version;
     const payload = JSON.stringify({ d: pack(data, this.ctx.compressAboveBytes), f: entry.freshUntil, s: entry.staleUntil, t: ttlMs });
-    await this.ctx.redis!.set(this.redisKey(key), payload, ttlMs + this.options.graceMs).catch((error: unknown) => this.l2Error(error));
+    try {
+      await this.ctx.redis!.set(this.redisKey(key), payload, ttlMs + this.options.graceMs);
+      return version === this.version;
+    } catch (error) {
+      this.l2Error(error);
+      return false;
+    }
   }
 
   private async runLoader<T>(loader: () => Promise<T>): Promise<T> {
@@ -375,7 +631,7 @@ export class MultiTierNamespace implements CacheNamespace {
     // A write or invalidation that happened while loading is newer than what the loader read.
     const overtaken = this.writtenSince(key, startedAt) || version !== this.version;
     if (!overtaken && (options.shouldCache === undefined || options.shouldCache(value))) {
-      await this.store(key, value, options.ttlMs ?? this.options.ttlMs);
+      await this.store(key, value, options.ttlMs ?? this.options.ttlMs, 'fill');
       await this.ctx.broadcast({ n: this.name, k: key });
     }
     return value;

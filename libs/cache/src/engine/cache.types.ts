@@ -43,7 +43,12 @@ export interface CacheStats {
   misses: number;
   hitRate: number;
   l1: { hits: number; size: number; bytes: number };
-  l2: { hits: number; errors: number };
+  /**
+   * `pending`: writes (set, delete, invalidateAll) that did not reach Redis or the invalidation bus
+   * and wait for a replay (keys, plus one for a namespace version); this process reads none of those
+   * keys from L2 meanwhile. 0 without Redis.
+   */
+  l2: { hits: number; errors: number; pending: number };
   evictions: number;
   stampedesCoalesced: number;
   staleServed: number;

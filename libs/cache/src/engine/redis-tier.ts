@@ -36,6 +36,10 @@ const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 const RAISE_TO = `local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]); return tonumber(ARGV[1]) end
 return v`;
+/** Increments a counter, and raises it to at least ARGV[1] if it is still below; returns the result. */
+const BUMP = `local v = redis.call('INCR', KEYS[1])
+if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]); return tonumber(ARGV[1]) end
+return v`;
 
 /**
  * L2 and the cross-process plumbing, all fail-fast: every operation has a deadline, the client keeps
@@ -126,6 +130,12 @@ export class RedisTier {
     await this.guard(() => this.store.delete(key));
   }
 
+  /** One round trip for many keys (UNLINK, as `@keyv/redis` deletes). */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.guard(() => this.client.unlink([...keys]));
+  }
+
   incr(key: string): Promise<number> {
     return this.guard(() => this.client.incr(key));
   }
@@ -133,6 +143,14 @@ export class RedisTier {
   /** Makes the counter at least `value` (a version bumped locally while Redis was away) and returns it. */
   async raiseTo(key: string, value: number): Promise<number> {
     return Number(await this.guard(() => this.client.eval(RAISE_TO, { keys: [key], arguments: [String(value)] })));
+  }
+
+  /**
+   * Increments the counter (a generation nobody has used yet), to at least `atLeast` (a version this
+   * process reached while Redis was away, in case Redis lost the counter), and returns it.
+   */
+  async bump(key: string, atLeast: number): Promise<number> {
+    return Number(await this.guard(() => this.client.eval(BUMP, { keys: [key], arguments: [String(atLeast)] })));
   }
 
   /**

@@ -30,7 +30,7 @@ function stats(counts: { hits?: number; misses?: number; l1Hits?: number; l2Hits
     misses: counts.misses ?? 0,
     hitRate: 0.5,
     l1: { hits: counts.l1Hits ?? 0, size: 11, bytes: 1_234 },
-    l2: { hits: counts.l2Hits ?? 0, errors: counts.l2Errors ?? 0 },
+    l2: { hits: counts.l2Hits ?? 0, errors: counts.l2Errors ?? 0, pending: 37 },
     evictions: 13,
     stampedesCoalesced: 17,
     staleServed: 19,

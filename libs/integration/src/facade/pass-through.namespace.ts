@@ -7,7 +7,7 @@ export function emptyCacheStats(): CacheStats {
     misses: 0,
     hitRate: 0,
     l1: { hits: 0, size: 0, bytes: 0 },
-    l2: { hits: 0, errors: 0 },
+    l2: { hits: 0, errors: 0, pending: 0 },
     evictions: 0,
     stampedesCoalesced: 0,
     staleServed: 0,
