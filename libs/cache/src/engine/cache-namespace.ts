@@ -414,6 +414,10 @@ export class MultiTierNamespace implements CacheNamespace {
         // The new generation postdates those writes: their older copies are out of reach.
         for (const [key, sequence] of this.pending) if (sequence <= before) this.pending.delete(key);
         this.unannounced = Math.max(this.unannounced ?? 0, remote);
+      } else if (remote === this.version && remote > 0) {
+        // Ours may be what Redis now holds because it lost the counter (restarted empty): a process
+        // that missed this version and raised Redis to its own lower one first must hear it.
+        this.unannounced = Math.max(this.unannounced ?? 0, remote);
       }
       this.adoptVersion(remote);
       if (epoch === this.versionEpoch) this.syncedEpoch = epoch;
