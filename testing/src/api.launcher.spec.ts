@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,6 +56,17 @@ describe('startApi', () => {
 
   it('rejects with the captured output when the process exits early', async () => {
     await expect(startApi({ entry, database: 'embedded', env: { CRASH: '1' } })).rejects.toThrow(/exited with code 1[\s\S]*Invalid configuration: CRASH set/);
+  });
+
+  it.skipIf(process.platform !== 'linux' || spawnSync('taskset', ['--version']).status !== 0)('runs the API on the CPUs it is given', async () => {
+    const allowed = (pid: number | 'self'): string | undefined => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const cpu = (allowed('self') ?? '0').split(/[,-]/)[0] ?? '0';
+    const api = await startApi({ entry, database: 'embedded', cpus: cpu });
+    try {
+      expect(allowed(api.pid)).toBe(cpu);
+    } finally {
+      expect(await api.stop()).toBe(0);
+    }
   });
 
   it('rejects when the entry does not exist', async () => {

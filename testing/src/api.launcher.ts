@@ -21,6 +21,8 @@ export interface StartApiOptions {
   startTimeoutMs?: number;
   /** Default: the absolute path of apps/api/dist/main.js. */
   entry?: string;
+  /** CPUs the API process and its threads may run on (`taskset -c`, Linux): see `spawnNode`'s `cpus`. Default: no affinity of its own. */
+  cpus?: string;
 }
 
 export interface StartedApi {
@@ -92,7 +94,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<StartedAp
     else env[name] = value;
   }
 
-  const proc = spawnNode(options.entry ?? DEFAULT_API_ENTRY, env);
+  const proc = spawnNode(options.entry ?? DEFAULT_API_ENTRY, env, [], { cpus: options.cpus });
   const cleanUp = async (): Promise<void> => {
     await proc.stop('SIGKILL');
     await freshDb?.drop();

@@ -3,7 +3,7 @@ export { freePort } from './port.util.js';
 export { createTestDatabase, type TestDatabase } from './database.fixture.js';
 export { startApi, DEFAULT_API_ENTRY, type StartApiOptions, type StartedApi } from './api.launcher.js';
 export { createUser, type CreatedUser } from './api.client.js';
-export { spawnNode, type SpawnedNode } from './process.spawn.js';
+export { spawnNode, type SpawnedNode, type SpawnNodeOptions } from './process.spawn.js';
 export {
   startFakeUpstream,
   type FakeUpstream,

@@ -12,9 +12,28 @@ export interface SpawnedNode {
   stop: (signal?: NodeJS.Signals, killAfterMs?: number) => Promise<number | null>;
 }
 
+export interface SpawnNodeOptions {
+  /**
+   * The CPUs the process may run on, as `taskset -c` reads them (`'1'`, `'0-2,4'`): it is started
+   * through util-linux's `taskset` (Linux), so that it and every thread it starts stay there, e.g.
+   * to share one core between processes under comparison. taskset sets the affinity, then execs
+   * node: `child.pid` is node's own pid, whose /proc figures are the process's. Default: no
+   * affinity of its own (it inherits ours).
+   */
+  cpus?: string;
+}
+
+/** What `taskset -c` takes: CPU numbers and ranges, comma-separated. */
+const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
 /** Starts `node <entry>` with its output captured and a watchdog that ties its life to ours. */
-export function spawnNode(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): SpawnedNode {
-  const child = spawn(process.execPath, ['--import', PARENT_WATCHDOG_IMPORT, entry, ...args], {
+export function spawnNode(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], options: SpawnNodeOptions = {}): SpawnedNode {
+  const nodeArgs = ['--import', PARENT_WATCHDOG_IMPORT, entry, ...args];
+  const { cpus } = options;
+  if (cpus !== undefined && !CPU_LIST.test(cpus)) throw new Error(`spawnNode: cpus must be a CPU list such as "1" or "0-2,4", got "${cpus}"`);
+  // The IPC channel's descriptor (and NODE_CHANNEL_FD) survive taskset's exec, so the watchdog still works.
+  const [command, commandArgs] = cpus === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', cpus, process.execPath, ...nodeArgs]];
+  const child = spawn(command, commandArgs, {
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
