@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abbaHalves, median, medianRatioOfMeans, requestsPerRoundSummed } from './stats.util.js';
+import { abbaHalves, mean, median, medianRatioOfMeans, requestsPerRoundSummed, standardDeviation, standardError } from './stats.util.js';
 
 const side = (...perProcess: number[][]) => perProcess.map((rps) => ({ rounds: rps.map((requestsPerSec) => ({ requestsPerSec })) }));
 
@@ -31,5 +31,19 @@ describe('stats.util', () => {
     expect(abbaHalves([1, 2])).toEqual([[1], [2]]);
     // Nothing to compare with one process.
     expect(abbaHalves([1])).toEqual([[], [1]]);
+  });
+
+  it('mean, sample standard deviation and standard error, by hand', () => {
+    // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squared deviations sum to 32, over n − 1 = 7 → sd √(32/7) ≈ 2.138; SE = sd ÷ √8 ≈ 0.756.
+    const values = [2, 4, 4, 4, 5, 5, 7, 9];
+    expect(mean(values)).toBe(5);
+    expect(standardDeviation(values)).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(standardError(values)).toBeCloseTo(Math.sqrt(32 / 7) / Math.sqrt(8), 12);
+    // 1 and 3: mean 2, sd √2, SE 1.
+    expect(standardError([1, 3])).toBeCloseTo(1, 12);
+    // Nothing to spread with one value, nothing at all with none.
+    expect(standardDeviation([5])).toBeNaN();
+    expect(standardError([5])).toBeNaN();
+    expect(mean([])).toBeNaN();
   });
 });

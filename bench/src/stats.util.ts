@@ -55,3 +55,20 @@ export function abbaHalves<T>(items: readonly T[]): [T[], T[]] {
   items.forEach((item, i) => (i % 4 === 0 || i % 4 === 3 ? first : second).push(item));
   return [first, second];
 }
+
+/** Arithmetic mean; NaN for none. */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Sample standard deviation (n − 1): the spread of one observation; NaN below two values. */
+export function standardDeviation(values: readonly number[]): number {
+  if (values.length < 2) return Number.NaN;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((sum, v) => sum + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+/** Standard error of the mean (sd ÷ √n): how far the mean of these values may be from the true one; NaN below two values. */
+export function standardError(values: readonly number[]): number {
+  return standardDeviation(values) / Math.sqrt(values.length);
+}
