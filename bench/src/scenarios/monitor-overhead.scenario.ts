@@ -35,10 +35,16 @@ type Mode = 'on-off' | 'off-off';
  */
 const DEFAULT_PAIRS = 4;
 
-function pairsOf(value: string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_PAIRS;
+/**
+ * An integer setting of a scenario from the environment (the runner's command line belongs to
+ * every scenario): `fallback` when unset or empty, else an integer from `min` to `max`, or an
+ * error that names the variable.
+ */
+export function integerSetting(name: string, min: number, max: number, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error(`MONITOR_OVERHEAD_PAIRS must be an integer from 1 to 8, got "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }
 const MODES: readonly Mode[] = ['on-off', 'off-off'];
@@ -80,6 +86,17 @@ function profileEnv(dir: string | undefined, monitor: 'on' | 'off'): Record<stri
   return { NODE_OPTIONS: `${inherited} --import=${pathToFileURL(preload).href}`.trim(), BENCH_PROFILE_ROLE: monitor };
 }
 
+/**
+ * The conversation the monitor-overhead scenarios read (5 exchanges), created through `bench`'s
+ * process: also how every other process of a comparison seeds a twin, so that all have run the
+ * same write path before the load. Resolves to its id.
+ */
+export async function seedConversation(bench: BenchApi): Promise<string> {
+  const id = await createConversation(bench, 'bench conversation (monitor overhead)');
+  await addMessages(bench, id, PROMPTS);
+  return id;
+}
+
 interface RoutePair {
   /** The route template, as the monitor labels it (`http_route`). */
   route: string;
@@ -89,7 +106,7 @@ interface RoutePair {
 }
 
 /** `http_server_request_duration_seconds_count` of GET `route` with a 2xx status, summed over the series. */
-function requestCount(metricsText: string, route: string): number {
+export function requestCount(metricsText: string, route: string): number {
   let count = 0;
   for (const line of metricsText.split('\n')) {
     if (!line.startsWith('http_server_request_duration_seconds_count{')) continue;
@@ -103,14 +120,15 @@ function requestCount(metricsText: string, route: string): number {
 }
 
 /** PostgreSQL transactions (committed or rolled back) on the database `dataSource` is connected to, so far. */
-async function transactions(dataSource: DataSource): Promise<number> {
+export async function transactions(dataSource: DataSource): Promise<number> {
   const rows: Array<{ n: string }> = await dataSource.query(
     'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()',
   );
   return Number(rows[0]?.n ?? Number.NaN);
 }
 
-async function get(url: string, token: string): Promise<{ status: number; text: string }> {
+/** GET with a bearer token (e.g. `/metrics` with the admin token): status and body. */
+export async function authorizedGet(url: string, token: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
   return { status: res.status, text: await res.text() };
 }
@@ -197,7 +215,7 @@ export const monitorOverheadScenario: LoadScenario = {
     // Migrated beforehand: neither process has run the migrations, which could leave the one that
     // did a little slower for that reason only.
     const mode = modeOf(process.env['MONITOR_OVERHEAD_MODE']);
-    const pairCount = pairsOf(process.env['MONITOR_OVERHEAD_PAIRS']);
+    const pairCount = integerSetting('MONITOR_OVERHEAD_PAIRS', 1, 8, DEFAULT_PAIRS);
     const profileDir = process.env['MONITOR_OVERHEAD_CPU_PROF'];
     const database = await migratedDatabase();
     const started: BenchApi[] = [];
@@ -244,9 +262,8 @@ export const monitorOverheadScenario: LoadScenario = {
       // seed a twin (never read) so that all have run the same code before the load: a process
       // that alone had served the writes could be slower for that reason only (its shared code
       // paths would have seen more shapes).
-      const id = await createConversation(first, 'bench conversation (monitor overhead)');
-      await addMessages(first, id, PROMPTS);
-      for (const other of others) await addMessages(other, await createConversation(other, 'bench conversation (monitor overhead)'), PROMPTS);
+      const id = await seedConversation(first);
+      for (const other of others) await seedConversation(other);
 
       const request = (bench: BenchApi, path: string): HttpRequestSpec => ({ method: 'GET', url: `${bench.api.url}${path}`, headers: bench.userHeaders });
       const conversation = `/v1/conversations/${id}`;
@@ -300,7 +317,7 @@ export const monitorOverheadScenario: LoadScenario = {
           // least every measured request of each route (more: the probe and warm-up requests too).
           const checked: string[] = [];
           for (const [i, api] of subjects.entries()) {
-            const metrics = await get(`${api.api.url}/metrics`, api.api.adminToken);
+            const metrics = await authorizedGet(`${api.api.url}/metrics`, api.api.adminToken);
             if (subjectMonitor === 'off') {
               if (metrics.status !== 404) problems.push(`A/A subject #${i + 1} (MONITOR=off): GET /metrics answered ${metrics.status}, expected 404`);
               continue;
@@ -322,7 +339,7 @@ export const monitorOverheadScenario: LoadScenario = {
           let answered404 = 0;
           const unmonitored = references.map((api, i) => ({ api, name: `MONITOR=off process #${i + 1}` }));
           for (const { api, name } of unmonitored) {
-            const none = await get(`${api.api.url}/metrics`, api.api.adminToken);
+            const none = await authorizedGet(`${api.api.url}/metrics`, api.api.adminToken);
             if (none.status !== 404) problems.push(`${name}: GET /metrics answered ${none.status}, expected 404`);
             else answered404++;
           }
