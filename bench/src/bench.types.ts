@@ -11,6 +11,11 @@ import type { Topology } from './mix/mix.topology.js';
 export interface RunOptions {
   /** Measured seconds per target per round. */
   durationSeconds: number;
+  /**
+   * Whether the command line set `--duration`: a scenario with a measured window of its own
+   * (`monitor-overhead-concurrent`) takes `durationSeconds` only then. Absent in older reports.
+   */
+  durationSet?: boolean;
   /** Warm-up seconds per target before the first round (JIT, pools and caches settle; not reported). */
   warmupSeconds: number;
   /**

@@ -8,7 +8,9 @@ describe('command line', () => {
   it('defaults to every scenario, a single API process, 30 s mixes and half the prompts repeated', () => {
     const cli = parseCli([], known);
     expect(cli.scenarios.map((s) => s.name)).toEqual(['light', 'heavy']);
-    expect(cli.options).toMatchObject({ topology: 'single', mixDurationSeconds: 30, repeatShare: 0.5, connections: 100 });
+    expect(cli.options).toMatchObject({ topology: 'single', mixDurationSeconds: 30, repeatShare: 0.5, connections: 100, durationSeconds: 5, durationSet: false });
+    // A scenario with a window of its own takes --duration only when it is given.
+    expect(parseCli(['--duration', '5'], known).options).toMatchObject({ durationSeconds: 5, durationSet: true });
     expect(cli.writeBenchmarks).toBe(false);
     expect(cli.from).toEqual([]);
     expect(parseCli(['--from', 'a.json', '--from', 'b.json'], known).from).toEqual(['a.json', 'b.json']);

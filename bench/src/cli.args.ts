@@ -15,7 +15,7 @@ export interface CliChoice {
 export const USAGE = `usage: npm run bench -- [--scenario <name>]... [--duration <s>] [--rounds <n>] [--warmup <s>] [--connections <n>]
                       [--topology single|cluster] [--mix-duration <s>] [--repeat-share <0..1>] [--write-benchmarks] [--from <json>] [--list]
   --scenario          run only this scenario (repeatable; default: all)
-  --duration          measured seconds per target per round (default 5)
+  --duration          measured seconds per target per round (default 5; monitor-overhead-concurrent: 12)
   --rounds            measured rounds, targets interleaved ABC-CBA (default 2)
   --warmup            warm-up seconds per target, not reported (default 3; 0 skips it)
   --connections       concurrent connections for every target of the ratio scenarios (default 100)
@@ -66,6 +66,7 @@ export function parseCli(argv: string[], known: readonly Scenario[]): CliChoice 
   return {
     options: {
       durationSeconds: positiveNumber('duration', values.duration, 5),
+      durationSet: values.duration !== undefined,
       warmupSeconds: positiveNumber('warmup', values.warmup, 3, true),
       rounds,
       connections,
