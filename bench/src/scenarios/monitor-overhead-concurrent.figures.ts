@@ -120,10 +120,10 @@ export function summariseRounds(rounds: readonly SharedCoreRound[], goal = MONIT
   };
 }
 
-const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
-export const signedPercent = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${pct(Math.abs(x))}` : '–');
+export const percent = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
+export const signedPercent = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${percent(Math.abs(x))}` : '–');
 
 /** "CPU per request +4.6% (median +4.3%, SE 0.8%); req/s 0.95×; A/A floor: off/off sd 0.9%, on/on sd 2.1%" */
 export function describeOverhead(s: OverheadSummary): string {
-  return `CPU per request ${signedPercent(s.mean)} (median ${signedPercent(s.median)}, SE ${pct(s.se)}); req/s ${Number.isFinite(s.rpsRatio) ? s.rpsRatio.toFixed(2) : '–'}×; A/A floor: off/off sd ${pct(s.aaOffSd)}, on/on sd ${pct(s.aaOnSd)}`;
+  return `CPU per request ${signedPercent(s.mean)} (median ${signedPercent(s.median)}, SE ${percent(s.se)}); req/s ${Number.isFinite(s.rpsRatio) ? s.rpsRatio.toFixed(2) : '–'}×; A/A floor: off/off sd ${percent(s.aaOffSd)}, on/on sd ${percent(s.aaOnSd)}`;
 }

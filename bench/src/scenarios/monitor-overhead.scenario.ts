@@ -17,7 +17,7 @@ const GOAL_MAX_OVERHEAD = 0.05;
  * transaction per request: more than this fraction of the measured requests means they were not
  * all cache hits, and the comparison is not the one the label makes.
  */
-const MAX_TRANSACTIONS_PER_REQUEST = 0.01;
+export const MAX_TRANSACTIONS_PER_REQUEST = 0.01;
 
 /**
  * What the subject processes are, from `MONITOR_OVERHEAD_MODE` (the runner's command line belongs to

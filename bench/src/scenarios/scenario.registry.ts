@@ -3,6 +3,7 @@ import { aiCacheScenario } from './ai-cache.scenario.js';
 import { conversationReadScenario } from './conversation-read.scenario.js';
 import { loadMixScenario } from './load-mix.scenario.js';
 import { messagePageDepthScenario } from './message-page-depth.scenario.js';
+import { monitorOverheadConcurrentScenario } from './monitor-overhead-concurrent.scenario.js';
 import { monitorOverheadScenario } from './monitor-overhead.scenario.js';
 import { singleFlightScenario } from './single-flight.scenario.js';
 import { taskThroughputScenario } from './task-throughput.scenario.js';
@@ -19,6 +20,7 @@ export const LOAD_LEVELS = [
 export const SCENARIOS: readonly Scenario[] = [
   conversationReadScenario,
   monitorOverheadScenario,
+  monitorOverheadConcurrentScenario,
   aiCacheScenario,
   singleFlightScenario,
   taskThroughputScenario,
