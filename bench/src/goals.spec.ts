@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGoals, renderGoalLines } from './goals.js';
-import { mixFigures, scenarioResult, target } from './testing/results.factory.js';
+import { mixFigures, scenarioResult, sharedCoreRounds, target } from './testing/results.factory.js';
 
 const byGoal = (results: Parameters<typeof evaluateGoals>[0]) => new Map(evaluateGoals(results).map((g) => [g.source.split(' ')[0], g]));
 
 describe('goals', () => {
   it('judges nothing that did not run', () => {
     const goals = evaluateGoals([]);
-    expect(goals).toHaveLength(7);
+    expect(goals).toHaveLength(8);
     expect(goals.every((g) => g.met === null)).toBe(true);
   });
 
@@ -96,10 +96,39 @@ describe('goals', () => {
     expect(goals.get('monitor-overhead')).toMatchObject({ met: null });
   });
 
+  it('labels the two monitor-overhead lines by their design, and keeps both', () => {
+    const goals = byGoal([
+      scenarioResult('monitor-overhead', { results: [target('A, MONITOR=off #1', [100], { role: 'baseline' }), target('A, monitor on #1', [98], { ratio: 0.98 })] }),
+      scenarioResult('monitor-overhead-concurrent', { data: { rounds: sharedCoreRounds([2, 1, 3]) } }),
+    ]);
+    expect(goals.get('monitor-overhead')).toMatchObject({ goal: 'monitor overhead ≤ 5% (req/s; pairs measured in turn, ABBA)', met: true });
+    expect(goals.get('monitor-overhead-concurrent')?.goal).toBe('monitor overhead ≤ 5% (CPU per request; on and off side by side on one core)');
+  });
+
+  it('judges the shared-core monitor overhead by its mean ± 2 standard errors over rounds', () => {
+    const judged = (overheads: number[]) => byGoal([scenarioResult('monitor-overhead-concurrent', { data: { rounds: sharedCoreRounds(overheads) } })]).get('monitor-overhead-concurrent');
+    // +2, +1, +3%: mean 2%, sd 1%, SE 1% ÷ √3 = 0.58% → at most 3.2%.
+    expect(judged([2, 1, 3])).toMatchObject({
+      met: true,
+      value: 'CPU per request +2.0% (median +2.0%, SE 0.6%); req/s 1.00×; A/A floor: off/off sd 0.0%, on/on sd 0.0%; 3 rounds of 4 processes',
+    });
+    // 8, 9, 10%: at least 7.8%.
+    expect(judged([8, 9, 10])).toMatchObject({ met: false });
+    expect(judged([8, 9, 10])?.edge).toBeUndefined();
+    // 4, 5, 6%: 3.8% to 6.2%, across the goal.
+    expect(judged([4, 5, 6])).toMatchObject({ met: false, edge: true });
+    expect(renderGoalLines(evaluateGoals([scenarioResult('monitor-overhead-concurrent', { data: { rounds: sharedCoreRounds([4, 5, 6]) } })])).find((l) => l.startsWith('~ monitor overhead'))).toMatch(/→ at the edge$/);
+  });
+
+  it('says why the shared-core monitor overhead was not measured when the scenario skipped', () => {
+    const goals = byGoal([scenarioResult('monitor-overhead-concurrent', { notes: ['not measured: taskset (util-linux) is not available'], data: { skipped: 'taskset (util-linux) is not available' } })]);
+    expect(goals.get('monitor-overhead-concurrent')).toMatchObject({ met: null, value: 'not measured: taskset (util-linux) is not available' });
+  });
+
   it('prints one line per goal with its verdict', () => {
     const lines = renderGoalLines(evaluateGoals([scenarioResult('stress', { mix: mixFigures('stress', 250, { processes: [{ label: 'api', role: 'all', rssBeforeMb: 1, rssAfterMb: 300, lagIdleP99Ms: 1, lagLoadP99Ms: 1, cpuMs: 1 }] }) })]));
     expect(lines[1]).toContain('goals');
     expect(lines.some((l) => l.startsWith('✗ RSS ≤ 250 MB after stress: api 300 MB') && l.endsWith('NOT met'))).toBe(true);
-    expect(lines.filter((l) => l.endsWith('not measured'))).toHaveLength(6);
+    expect(lines.filter((l) => l.endsWith('not measured'))).toHaveLength(7);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGoals } from './goals.js';
 import { renderMarkdown } from './report.markdown.js';
-import { machine, mixFigures, options, scenarioResult, target } from './testing/results.factory.js';
+import { machine, mixFigures, options, scenarioResult, sharedCoreRounds, target } from './testing/results.factory.js';
 
 describe('Markdown report', () => {
   const results = [
@@ -13,6 +13,7 @@ describe('Markdown report', () => {
     }),
     scenarioResult('single-flight', { notes: ['upstream calls: 1 for 500 requests'], failures: ['2 requests failed'] }),
     scenarioResult('heavy', { mix: mixFigures('heavy', 100) }),
+    scenarioResult('monitor-overhead-concurrent', { notes: ['monitor on vs off: …'], data: { rounds: sharedCoreRounds([4, 5, 6]) } }),
   ];
   const text = renderMarkdown({ machine, options, results, goals: evaluateGoals(results), chartPath: 'docs/benchmarks.svg', elapsedSeconds: 600 });
 
@@ -32,6 +33,10 @@ describe('Markdown report', () => {
     for (const line of text.split('\n').filter((l) => l.startsWith('| '))) {
       expect(line.endsWith(' |')).toBe(true);
     }
+  });
+
+  it('shows a goal measured at its edge as neither met nor NOT met', () => {
+    expect(text).toMatch(/\| monitor overhead ≤ 5% \(CPU per request; on and off side by side on one core\) \| CPU per request \+5\.0% .* \| monitor-overhead-concurrent \| ⚠️ at the edge \|/);
   });
 
   it('lists per-operation figures of a load level with X-Cache counts', () => {

@@ -115,7 +115,7 @@ export function renderGoalsMarkdown(goals: readonly GoalResult[]): string[] {
     '',
     ...table(
       ['goal', 'measured', 'from', 'verdict'],
-      goals.map((g) => [g.goal, g.value, g.source, g.met === null ? 'not measured' : g.met ? '✅ met' : `❌ ${goalVerdict(g)}`]),
+      goals.map((g) => [g.goal, g.value, g.source, g.met === null ? 'not measured' : g.met ? '✅ met' : g.edge === true ? `⚠️ ${goalVerdict(g)}` : `❌ ${goalVerdict(g)}`]),
       false,
     ),
   ];

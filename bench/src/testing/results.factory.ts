@@ -3,6 +3,7 @@ import type { Measurement, RunOptions, ScenarioResult, TargetResult } from '../b
 import type { MachineInfo } from '../machine.info.js';
 import type { LoadMixFigures } from '../mix/mix.figures.js';
 import type { OperationFigures } from '../mix/mix.recorder.js';
+import type { SharedCoreRound } from '../scenarios/monitor-overhead-concurrent.figures.js';
 
 export const machine: MachineInfo = { date: '2026-11-23T02:00:00.000Z', node: 'v20.20.2', platform: 'linux x64', cpuModel: 'Test CPU', cpus: 2, memoryGiB: 8, loadAverage: [1, 1, 1] };
 
@@ -55,4 +56,21 @@ export function mixFigures(scenario: string, connections: number, over: Partial<
     processes: [{ label: 'api', role: 'all', rssBeforeMb: 220, rssAfterMb: 240, lagIdleP99Ms: 11, lagLoadP99Ms: 60, cpuMs: 25_000 }],
     ...over,
   };
+}
+
+/**
+ * Rounds of `monitor-overhead-concurrent` in which the monitored processes cost `overheads[i]` %
+ * more CPU per request than the unmonitored ones (100 µs), every process alike on its side,
+ * 1,000 req/s each: the start order rotated as the scenario does.
+ */
+export function sharedCoreRounds(overheads: number[]): SharedCoreRound[] {
+  const order = ['off', 'on', 'on', 'off'] as const;
+  return overheads.map((overhead, r) => ({
+    round: r + 1,
+    processes: order.map((_, i) => {
+      const side = order[(i + r) % order.length] ?? 'off';
+      // 10,000 requests in 10 s at 100 µs (off) or 100 + overhead µs (on) each.
+      return { side, started: i + 1, pid: 100 + i, requests: 10_000, seconds: 10, cpuMs: side === 'on' ? 1000 + overhead * 10 : 1000 };
+    }),
+  }));
 }
