@@ -151,7 +151,7 @@ async function measureRound(round: number, s: Setting, { progress, onCleanup }: 
       try {
         await r.stop();
       } catch (err) {
-        stopErrors.push(`round ${round}: ${r.target.name}: ${(err as Error).message}`);
+        stopErrors.push(`monitor-overhead-concurrent round ${round}: ${r.target.name}: ${(err as Error).message}`);
       }
     }
   }
