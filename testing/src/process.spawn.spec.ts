@@ -10,10 +10,11 @@ const entry = join(mkdtempSync(join(tmpdir(), 'chat-testing-')), 'report-self.mj
 writeFileSync(
   entry,
   `import { readFileSync } from 'node:fs';
-const cpus = /Cpus_allowed_list:\\s*(\\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-console.log(JSON.stringify({ pid: process.pid, cpus, channel: process.channel !== undefined }));
+// The handler first: a SIGTERM may follow the line below at once.
 const timer = setInterval(() => {}, 1000);
 process.on('SIGTERM', () => { clearInterval(timer); process.exit(0); });
+const cpus = /Cpus_allowed_list:\\s*(\\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+console.log(JSON.stringify({ pid: process.pid, cpus, channel: process.channel !== undefined }));
 `,
 );
 
