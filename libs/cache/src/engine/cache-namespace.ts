@@ -20,10 +20,13 @@ interface Frequency {
   since: number;
 }
 
+/** What a namespace needs of Redis: `RedisTier` in the engine, a scripted stand-in in unit tests. */
+export type NamespaceRedis = Pick<RedisTier, 'busHealthy' | 'get' | 'set' | 'delete' | 'deleteMany' | 'incr' | 'raiseTo' | 'bump' | 'tryLock' | 'unlock'>;
+
 export interface NamespaceContext {
   prefix: string;
   instanceId: string;
-  redis: RedisTier | null;
+  redis: NamespaceRedis | null;
   now: () => number;
   compressAboveBytes: number;
   lockTtlMs: number;
