@@ -41,6 +41,16 @@ async function existsInRedis(key: string): Promise<boolean> {
   }
 }
 
+/** How many SUBSCRIBE commands of `user` Redis refused (its ACL log). */
+async function subscribeRefusals(admin: Redis, user: string): Promise<number> {
+  const entries = (await admin.call('ACL', 'LOG')) as unknown[][];
+  return entries.filter((entry) => {
+    const fields = new Map<unknown, unknown>();
+    for (let i = 0; i + 1 < entry.length; i += 2) fields.set(entry[i], entry[i + 1]);
+    return fields.get('username') === user && fields.get('object') === 'subscribe';
+  }).length;
+}
+
 const engines: CacheEngine[] = [];
 
 function engineOn(options: Partial<CacheEngineOptions> = {}): CacheEngine {
@@ -329,6 +339,46 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     await c.ready();
     expect(await c.namespace('starting', { ttlMs: MINUTE }).get('starting-conv')).toBeUndefined();
     expect(await existsInRedis('starting-conv')).toBe(false);
+  }, 30_000);
+
+  it('a subscriber connection lost alone (CLIENT KILL TYPE pubsub): a delete made meanwhile is replayed in the generation another process moved to', async () => {
+    const admin = inspector();
+    await admin.connect();
+    // A connects as a user of its own, so that only its subscriber can be kept from coming back.
+    const user = `deaf-${randomUUID().slice(0, 8)}`;
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', '>secret', '~*', '&*', '+@all');
+    const a = engineOn({ redisUrl: `redis://${user}:secret@127.0.0.1:${server.port}` });
+    const b = engineOn();
+    await Promise.all([a.ready(), b.ready()]);
+    const nsA = a.namespace('deaf', { ttlMs: MINUTE });
+    const nsB = b.namespace('deaf', { ttlMs: MINUTE });
+    await nsA.set('deaf-k', 'before');
+    expect(await nsB.get('deaf-k')).toBe('before'); // one generation for both
+
+    try {
+      // A's subscriber is dropped and may not subscribe again; its main connection stays up.
+      await admin.call('ACL', 'SETUSER', user, '-subscribe');
+      await admin.call('CLIENT', 'KILL', 'USER', user, 'TYPE', 'pubsub');
+      // Redis refusing its SUBSCRIBE shows that A's subscriber is reconnecting, so A knows it is down.
+      await vi.waitFor(async () => expect(await subscribeRefusals(admin, user)).toBeGreaterThan(0), { timeout: 10_000, interval: 50 });
+
+      // B invalidates the namespace (A cannot hear it), then loads the key from the source as it was
+      // before A's change, which fills B's new generation.
+      await nsB.invalidateAll();
+      expect(await nsB.getOrLoad('deaf-k', () => Promise.resolve('old'))).toEqual({ value: 'old', source: 'loader' });
+      // A changes the source and deletes the key: under its old version, that delete would miss it.
+      await nsA.delete('deaf-k');
+    } finally {
+      await admin.call('ACL', 'SETUSER', user, '+subscribe');
+      admin.disconnect();
+    }
+
+    // A's subscriber comes back; A relearns the version and replays its delete in B's generation.
+    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect(await nsB.get('deaf-k')).toBeUndefined(), { timeout: 15_000, interval: 100 });
+    const c = engineOn();
+    await c.ready();
+    expect(await c.namespace('deaf', { ttlMs: MINUTE }).get('deaf-k')).toBeUndefined();
   }, 30_000);
 
   it('calls refused while the connection is still being made do not keep the circuit open once it is up', async () => {

@@ -400,4 +400,42 @@ describe('MultiTierNamespace: replaying writes that did not reach Redis (scripte
     expect(bus.lastDropOf('k')).toBe(bus.published.length - 1);
     expect(ns.stats().l2.pending).toBe(0);
   });
+
+  describe('while the invalidation bus is down (its subscriber can drop alone, the main connection up)', () => {
+    it('L2 is not used, and a write made meanwhile is replayed in the generation announced meanwhile', async () => {
+      const { ns, redis } = await setup();
+      otherProcessFills(redis, 'k', 'before');
+      redis.busHealthy = false;
+      // Another process invalidates the namespace (this one cannot hear it), then fills the new
+      // generation from a read made before this process's change.
+      await redis.incr(VERSION_KEY);
+      otherProcessFills(redis, 'k', 'old');
+      // This process must not read the generation that was invalidated...
+      expect(await ns.get('k')).toBeUndefined();
+      // ...and its delete, whose L2 delete and broadcast would both succeed, waits for a replay.
+      await ns.delete('k');
+      expect(ns.stats().l2.pending).toBe(1);
+      expect(await ns.repair()).toBe(false); // nothing to learn before the bus is back
+
+      // The bus comes back: the engine drops L1 and has the version relearnt.
+      redis.busHealthy = true;
+      ns.dropFromL1();
+      ns.versionMayBeStale();
+      expect(await ns.repair()).toBe(true);
+      expect(ns.currentVersion).toBe(1);
+      expect(remoteValue(redis, 'k')).toBeUndefined();
+      expect(ns.stats().l2.pending).toBe(0);
+    });
+
+    it('a write during which the bus drops counts as not reached', async () => {
+      const { ns, redis } = await setup();
+      const del = redis.hold('delete');
+      const deleting = ns.delete('k');
+      await del.arrived; // sent while the bus was up
+      redis.busHealthy = false;
+      del.release();
+      await deleting;
+      expect(ns.stats().l2.pending).toBe(1);
+    });
+  });
 });

@@ -74,8 +74,9 @@ export class MultiTierNamespace implements CacheNamespace {
    * Whether `version` is the one Redis holds. It is not until it has been read from Redis, again
    * after each reconnect (bumps announced meanwhile were missed: `versionEpoch` counts those
    * moments), nor while an invalidateAll made here has not reached Redis (`localBumps` ahead of
-   * `pushedBumps`). Meanwhile L2 is neither read nor written: its keys may be of a generation that
-   * was invalidated, and a delete would miss the live one.
+   * `pushedBumps`), nor while the bus is down (another process's bump would go unheard: the
+   * subscriber can drop alone, its main connection up). Meanwhile L2 is neither read nor written:
+   * its keys may be of a generation that was invalidated, and a delete would miss the live one.
    */
   private versionEpoch = 1;
   private syncedEpoch = 0;
@@ -153,9 +154,9 @@ export class MultiTierNamespace implements CacheNamespace {
     this.versionKnown = known;
   }
 
-  /** L2 can be addressed: the version is the one Redis holds. */
+  /** L2 can be addressed: the version is the one Redis holds, and a new one would be heard. */
   private get versionTrusted(): boolean {
-    return this.syncedEpoch === this.versionEpoch && this.pushedBumps === this.localBumps;
+    return this.syncedEpoch === this.versionEpoch && this.pushedBumps === this.localBumps && this.ctx.redis?.busHealthy === true;
   }
 
   /** Version announcements may have been missed (the bus reconnected): relearn it before using L2. */
@@ -299,6 +300,10 @@ export class MultiTierNamespace implements CacheNamespace {
    */
   private settleWrite(key: string, sequence: number, reached: boolean): void {
     if (this.ctx.redis === null) return;
+    // The bus dropped (or the version is being relearnt) while the write was on its way: a bump
+    // announced before its L2 write may have gone unheard, so it may have addressed a generation
+    // the others had left. Replayed once the version is relearnt.
+    if (this.useL2 && !this.versionTrusted) reached = false;
     if (reached) {
       const waiting = this.pending.get(key);
       if (waiting !== undefined && waiting < sequence) this.pending.delete(key);
