@@ -339,6 +339,24 @@ describe('cache engine on Redis: two processes (engines A and B) sharing it', ()
     expect(await b.namespace(name, { ttlMs: MINUTE, l1Only: true }).get('secret')).toBeUndefined();
   });
 
+  it('an l1Only and an L2 namespace of one name are one namespace: an invalidateAll of the l1Only one moves the L2 generation every process learns', async () => {
+    // The bus names a namespace by its name alone: their versions come from one counter, or an L2
+    // process would adopt a number that a process started later cannot learn from Redis.
+    const [a, b] = await pair();
+    const name = uniqueName('mixed');
+    const local = a.namespace(name, { ttlMs: MINUTE, l1Only: true });
+    const shared = b.namespace(name, { ttlMs: MINUTE });
+    await shared.set('before', 'old');
+    await local.invalidateAll();
+    await soon(async () => expect(await shared.get('before')).toBeUndefined());
+
+    await shared.set('after', 'new');
+    const later = await engine();
+    const fresh = later.namespace(name, { ttlMs: MINUTE });
+    expect(await fresh.get('before')).toBeUndefined();
+    expect(await fresh.get('after')).toBe('new');
+  });
+
   it('keyPrefix separates apps sharing one Redis', async () => {
     const [a] = await pair();
     const other = CacheEngine.create({ redisUrl: TEST_REDIS_URL, keyPrefix: `${keyPrefix}-other` });

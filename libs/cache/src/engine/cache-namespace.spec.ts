@@ -401,6 +401,42 @@ describe('MultiTierNamespace: replaying writes that did not reach Redis (scripte
     expect(ns.stats().l2.pending).toBe(0);
   });
 
+  it('a version is announced only once Redis holds it: one bumped here during a push waits for its own', async () => {
+    const { ns, redis, bus } = await setup();
+    redis.refuse('incr');
+    await ns.invalidateAll();
+    redis.allow();
+    const push = redis.hold('bump');
+    const firstPass = ns.repair();
+    await push.arrived; // Redis at 1
+    await ns.invalidateAll(); // 2 here
+    push.release();
+    expect(await firstPass).toBe(false);
+    // A process learning the version from Redis now gets 1: the others must not be moved to 2 yet.
+    expect(bus.versions()).toEqual([]);
+    expect(await ns.repair()).toBe(true);
+    expect(bus.versions()).toEqual([2]);
+    expect(redis.counter(VERSION_KEY)).toBe(2);
+  });
+
+  it('an l1Only namespace behind the others (it missed their announcements): the version it announces is the one Redis returns', async () => {
+    // The others are at 7, Redis's counter; this process missed their announcements (an l1Only
+    // namespace never learns the version from Redis), and its INCR is refused.
+    const { ns, redis, bus } = await setup({ l1Only: true, redisVersion: 7 });
+    expect(ns.currentVersion).toBe(0);
+    redis.refuse('incr');
+    await ns.invalidateAll();
+    expect(ns.stats().l2.pending).toBe(1);
+    redis.allow();
+
+    expect(await ns.repair()).toBe(true);
+    // Above every version announced so far, so the others adopt it and drop their L1.
+    expect(bus.versions()).toEqual([8]);
+    expect(redis.counter(VERSION_KEY)).toBe(8);
+    expect(ns.currentVersion).toBe(8);
+    expect(ns.stats().l2.pending).toBe(0);
+  });
+
   describe('while the invalidation bus is down (its subscriber can drop alone, the main connection up)', () => {
     it('L2 is not used, and a write made meanwhile is replayed in the generation announced meanwhile', async () => {
       const { ns, redis } = await setup();

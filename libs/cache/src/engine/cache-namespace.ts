@@ -142,6 +142,13 @@ export class MultiTierNamespace implements CacheNamespace {
     return this.ctx.redis !== null && !this.options.l1Only;
   }
 
+  /**
+   * The generation counter in Redis, an l1Only namespace's too. The bus names a namespace by its name
+   * alone, so an l1Only and an L2 namespace of one name (processes configured differently, or a
+   * deploy that changes l1Only) are one namespace there: they hear each other's deletes and versions.
+   * They must count versions on one counter: an L2 process adopting a number from another counter
+   * would be ahead of the one its peers learn the version from, on another generation than theirs.
+   */
   get versionKey(): string {
     return `${this.ctx.prefix}:${this.name}:version`;
   }
@@ -270,14 +277,14 @@ export class MultiTierNamespace implements CacheNamespace {
   /**
    * An invalidation of the whole namespace that Redis has not seen: a new generation here at once
    * (L1 dropped, L2 no longer used), pushed to Redis and announced when it answers. Every key that
-   * was waiting for a replay is covered by it.
+   * was waiting for a replay is covered by it. An l1Only namespace's too: the version it announces
+   * must be Redis's, which is above every version announced so far, while its own may be behind
+   * (it never relearns it from Redis), and the others ignore a version that is not above theirs.
    */
   private bumpLocally(): void {
     this.pending.clear();
     this.adoptVersion(this.version + 1);
-    // An L1-only namespace has no generation in Redis: the other processes only need to hear it.
-    if (this.useL2) this.localBumps++;
-    else this.unannounced = this.version;
+    this.localBumps++;
     this.requestRepair(0);
   }
 
@@ -371,7 +378,7 @@ export class MultiTierNamespace implements CacheNamespace {
 
   private async repairPass(): Promise<boolean> {
     const redis = this.ctx.redis!;
-    if ((this.useL2 && !this.versionTrusted) || this.unannounced !== null) {
+    if ((this.useL2 && !this.versionTrusted) || this.localBumps !== this.pushedBumps || this.unannounced !== null) {
       if (!(await this.syncVersion())) return false;
     }
     while (this.pending.size > 0) {
@@ -406,7 +413,7 @@ export class MultiTierNamespace implements CacheNamespace {
   private async syncVersion(): Promise<boolean> {
     const redis = this.ctx.redis;
     if (redis === null) return true;
-    if (this.useL2 && !this.versionTrusted) {
+    if (this.localBumps !== this.pushedBumps || (this.useL2 && !this.versionTrusted)) {
       const epoch = this.versionEpoch;
       const bumps = this.localBumps;
       const before = this.sequence;
@@ -430,6 +437,8 @@ export class MultiTierNamespace implements CacheNamespace {
       this.adoptVersion(remote);
       if (epoch === this.versionEpoch) this.syncedEpoch = epoch;
     }
+    // Only a version Redis holds is announced: one bumped here since this push waits for its own.
+    if (this.localBumps !== this.pushedBumps) return false;
     if (this.unannounced !== null && !(await this.announceVersion())) return false;
     return this.versionTrusted || !this.useL2;
   }
