@@ -437,6 +437,39 @@ describe('MultiTierNamespace: replaying writes that did not reach Redis (scripte
     expect(ns.stats().l2.pending).toBe(0);
   });
 
+  it('a long outage: after the overflow\'s namespace-wide invalidation, failed writes need no entry, and L1 is not wiped again', async () => {
+    const { ns, redis } = await setup({ l1MaxEntries: 10 }); // at most 1,000 keys wait
+    redis.refuse();
+    for (let i = 0; i < 2_500; i++) await ns.delete(`k${i}`);
+    // One new generation (the overflow at the 1,001st key); the keys after it wait in it.
+    expect(ns.currentVersion).toBe(1);
+    expect(ns.stats().l2.pending).toBe(1);
+
+    redis.allow();
+    expect(await ns.repair()).toBe(true);
+    expect(redis.counter(VERSION_KEY)).toBe(1);
+    expect(ns.stats().l2.pending).toBe(0);
+  });
+
+  it('a write that fails while a bump is being pushed, begun after the push, keeps its own replay', async () => {
+    const { ns, redis } = await setup();
+    redis.refuse('incr');
+    await ns.invalidateAll();
+    redis.allow();
+    const push = redis.hold('bump');
+    const pass = ns.repair();
+    await push.arrived; // Redis at 1
+    // A process that learnt 1 fills the key from a read made before this process's change; this
+    // process's delete cannot address L2 before its push has returned.
+    otherProcessFills(redis, 'k', 'old');
+    await ns.delete('k');
+    push.release();
+
+    expect(await pass).toBe(true);
+    expect(remoteValue(redis, 'k')).toBeUndefined();
+    expect(ns.stats().l2.pending).toBe(0);
+  });
+
   describe('while the invalidation bus is down (its subscriber can drop alone, the main connection up)', () => {
     it('L2 is not used, and a write made meanwhile is replayed in the generation announced meanwhile', async () => {
       const { ns, redis } = await setup();

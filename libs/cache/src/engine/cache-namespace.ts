@@ -82,6 +82,8 @@ export class MultiTierNamespace implements CacheNamespace {
   private syncedEpoch = 0;
   private localBumps = 0;
   private pushedBumps = 0;
+  /** While bumps are being pushed: the last write sequence their new generation comes after. */
+  private pushCovers: number | null = null;
   /** A version (invalidateAll) whose announcement on the bus failed; replayed. */
   private unannounced: number | null = null;
   /**
@@ -316,6 +318,11 @@ export class MultiTierNamespace implements CacheNamespace {
       if (waiting !== undefined && waiting < sequence) this.pending.delete(key);
       return;
     }
+    // A bump made here and not yet pushed covers it: its push is a new generation after every write
+    // made before it (see syncVersion), so the key needs no replay of its own. Not so for a push
+    // already on its way when this write began. (Without this, during a long outage, keys would
+    // fill `pending` again after an overflow's bump, and the next overflow would wipe L1 again.)
+    if (this.localBumps !== this.pushedBumps && (this.pushCovers === null || sequence <= this.pushCovers)) return;
     // Re-inserted, so that the map's order stays the order of the writes.
     this.pending.delete(key);
     if (this.pending.size >= this.pendingMax) {
@@ -417,14 +424,18 @@ export class MultiTierNamespace implements CacheNamespace {
       const epoch = this.versionEpoch;
       const bumps = this.localBumps;
       const before = this.sequence;
+      const pushing = bumps !== this.pushedBumps;
+      if (pushing) this.pushCovers = before;
       let remote: number;
       try {
-        remote = bumps !== this.pushedBumps ? await redis.bump(this.versionKey, this.version) : await redis.raiseTo(this.versionKey, this.version);
+        remote = pushing ? await redis.bump(this.versionKey, this.version) : await redis.raiseTo(this.versionKey, this.version);
       } catch (error) {
         this.l2Error(error);
         return false;
+      } finally {
+        if (pushing) this.pushCovers = null;
       }
-      if (bumps !== this.pushedBumps) {
+      if (pushing) {
         this.pushedBumps = bumps;
         // The new generation postdates those writes: their older copies are out of reach.
         for (const [key, sequence] of this.pending) if (sequence <= before) this.pending.delete(key);
