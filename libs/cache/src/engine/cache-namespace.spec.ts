@@ -140,10 +140,16 @@ class ScriptedBus {
   readonly published: BusMessage[] = [];
   private refusals = 0;
   private readonly holds: Hold[] = [];
+  private thrown: Error | null = null;
 
   /** The next `count` messages are not published (the broadcast reports false). */
   refuseNext(count = 1): void {
     this.refusals += count;
+  }
+
+  /** The next broadcast throws (which the engine's never does: a bug). */
+  throwNext(error: Error): void {
+    this.thrown = error;
   }
 
   /** The next message is published; the broadcast's answer waits for the test. */
@@ -154,6 +160,9 @@ class ScriptedBus {
   }
 
   readonly broadcast = async (message: BusMessage): Promise<boolean> => {
+    const thrown = this.thrown;
+    this.thrown = null;
+    if (thrown !== null) throw thrown;
     if (this.refusals > 0) {
       this.refusals--;
       return false;
@@ -467,6 +476,20 @@ describe('MultiTierNamespace: replaying writes that did not reach Redis (scripte
 
     expect(await pass).toBe(true);
     expect(remoteValue(redis, 'k')).toBeUndefined();
+    expect(ns.stats().l2.pending).toBe(0);
+  });
+
+  it('a replay that throws (a bug, not a Redis failure) is reported as an error, and retried', async () => {
+    const { ns, redis, bus, events } = await setup();
+    redis.refuse('delete');
+    await ns.delete('k');
+    redis.allow();
+    bus.throwNext(new TypeError('not a function'));
+
+    expect(await ns.repair()).toBe(false);
+    expect(events).toContainEqual({ type: 'error', cache: NAME, tier: 'l2', error: 'replay failed: not a function' });
+    expect(ns.stats().l2.errors).toBe(1);
+    expect(await ns.repair()).toBe(true);
     expect(ns.stats().l2.pending).toBe(0);
   });
 

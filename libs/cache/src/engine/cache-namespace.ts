@@ -344,7 +344,7 @@ export class MultiTierNamespace implements CacheNamespace {
     if (this.repairRun !== null) await this.repairRun;
     if (!this.needsRepair) return true;
     if (this.repairRun === null) {
-      const run = this.repairPass().catch(() => false);
+      const run = this.repairPass().catch((error: unknown) => this.replayFailed(error));
       this.repairRun = run;
       void run.then((done) => {
         this.repairRun = null;
@@ -588,6 +588,16 @@ export class MultiTierNamespace implements CacheNamespace {
   private miss(): void {
     this.counters.misses++;
     if (this.ctx.listening.miss > 0) this.ctx.emit({ type: 'miss', cache: this.name });
+  }
+
+  /**
+   * A replay that threw: not a Redis or bus failure (those make it return false), so a bug. It is
+   * retried like a failure, and reported (counted with the L2 errors, which the monitor reads).
+   */
+  private replayFailed(error: unknown): false {
+    this.counters.l2Errors++;
+    this.ctx.emit({ type: 'error', cache: this.name, tier: 'l2', error: `replay failed: ${error instanceof Error ? error.message : String(error)}` });
+    return false;
   }
 
   /** Counts real Redis failures; calls the open circuit refused were never sent and are not errors. */
