@@ -207,6 +207,8 @@ describe('dashboard() with real components', () => {
     expect(res.status).toBe(200);
     const families = parsePrometheusText(await res.text());
     expect(families.get('cache_operations_total')?.samples.some((s) => s.labels['cache'] === 'conversation')).toBe(true);
+    // Redis is up: no write of the cache waits for a replay.
+    expect(families.get('cache_l2_pending')?.samples.find((s) => s.labels['cache'] === 'conversation')?.value).toBe(0);
     expect(families.get('queue_tasks_total')?.samples.some((s) => s.labels['task_type'] === 'test.echo')).toBe(true);
   });
 });

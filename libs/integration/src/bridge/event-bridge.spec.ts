@@ -23,14 +23,14 @@ describe('cacheEventForMonitor', () => {
 });
 
 /** Engine stats with the counts `cacheTotalsOf` reads set, and the others set to numbers it must ignore. */
-function stats(counts: { hits?: number; misses?: number; l1Hits?: number; l2Hits?: number; l2Errors?: number }): CacheStats {
+function stats(counts: { hits?: number; misses?: number; l1Hits?: number; l2Hits?: number; l2Errors?: number; pending?: number }): CacheStats {
   return {
     ...emptyCacheStats(),
     hits: counts.hits ?? 0,
     misses: counts.misses ?? 0,
     hitRate: 0.5,
     l1: { hits: counts.l1Hits ?? 0, size: 11, bytes: 1_234 },
-    l2: { hits: counts.l2Hits ?? 0, errors: counts.l2Errors ?? 0, pending: 37 },
+    l2: { hits: counts.l2Hits ?? 0, errors: counts.l2Errors ?? 0, pending: counts.pending ?? 0 },
     evictions: 13,
     stampedesCoalesced: 17,
     staleServed: 19,
@@ -43,34 +43,39 @@ function stats(counts: { hits?: number; misses?: number; l1Hits?: number; l2Hits
 describe('cacheTotalsOf', () => {
   it.each<[string, Record<string, CacheStats>, CacheTotals[]]>([
     ['no namespace', {}, []],
-    ['nothing counted yet', { conversation: stats({}) }, [{ cache: 'conversation', l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 0, errors: 0 }]],
+    ['nothing counted yet', { conversation: stats({}) }, [{ cache: 'conversation', l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 0, errors: 0, pending: 0 }]],
     [
       'hits from L1 and L2 only: no other hits; errors are the L2 errors (not load errors)',
       { conversation: stats({ hits: 5, l1Hits: 3, l2Hits: 2, misses: 4, l2Errors: 1 }) },
-      [{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 0, misses: 4, errors: 1 }],
+      [{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 0, misses: 4, errors: 1, pending: 0 }],
     ],
     [
       'stale hits (in hits, in neither tier) are the other hits',
       { 'ai-response': stats({ hits: 10, l1Hits: 4, l2Hits: 1, misses: 2 }) },
-      [{ cache: 'ai-response', l1Hits: 4, l2Hits: 1, otherHits: 5, misses: 2, errors: 0 }],
+      [{ cache: 'ai-response', l1Hits: 4, l2Hits: 1, otherHits: 5, misses: 2, errors: 0, pending: 0 }],
     ],
     [
       'only stale hits',
       { 'ai-response': stats({ hits: 3 }) },
-      [{ cache: 'ai-response', l1Hits: 0, l2Hits: 0, otherHits: 3, misses: 0, errors: 0 }],
+      [{ cache: 'ai-response', l1Hits: 0, l2Hits: 0, otherHits: 3, misses: 0, errors: 0, pending: 0 }],
     ],
     [
       'tier hits above the total (a torn read): other hits never negative',
       { conversation: stats({ hits: 4, l1Hits: 3, l2Hits: 2 }) },
-      [{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 0, misses: 0, errors: 0 }],
+      [{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 0, misses: 0, errors: 0, pending: 0 }],
+    ],
+    [
+      'writes waiting for a replay to Redis: the level, as reported',
+      { conversation: stats({ hits: 1, l1Hits: 1, pending: 3 }) },
+      [{ cache: 'conversation', l1Hits: 1, l2Hits: 0, otherHits: 0, misses: 0, errors: 0, pending: 3 }],
     ],
     [
       'one entry per namespace, by name, in order',
       { conversation: stats({ hits: 1, l1Hits: 1 }), 'tool-result': stats({ misses: 6, l2Errors: 2 }), 'ai-response': stats({ hits: 2, l2Hits: 1 }) },
       [
-        { cache: 'conversation', l1Hits: 1, l2Hits: 0, otherHits: 0, misses: 0, errors: 0 },
-        { cache: 'tool-result', l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 6, errors: 2 },
-        { cache: 'ai-response', l1Hits: 0, l2Hits: 1, otherHits: 1, misses: 0, errors: 0 },
+        { cache: 'conversation', l1Hits: 1, l2Hits: 0, otherHits: 0, misses: 0, errors: 0, pending: 0 },
+        { cache: 'tool-result', l1Hits: 0, l2Hits: 0, otherHits: 0, misses: 6, errors: 2, pending: 0 },
+        { cache: 'ai-response', l1Hits: 0, l2Hits: 1, otherHits: 1, misses: 0, errors: 0, pending: 0 },
       ],
     ],
   ])('%s', (_, input, expected) => {
@@ -204,7 +209,7 @@ describe('EventBridge', () => {
 
     cache.current = { conversation: stats({ hits: 6, l1Hits: 3, l2Hits: 2, misses: 4, l2Errors: 1 }) };
     expect([...read()]).toEqual(cacheTotalsOf(cache.current));
-    expect([...read()]).toEqual([{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 1, misses: 4, errors: 1 }]);
+    expect([...read()]).toEqual([{ cache: 'conversation', l1Hits: 3, l2Hits: 2, otherHits: 1, misses: 4, errors: 1, pending: 0 }]);
 
     cache.current = { conversation: stats({ hits: 9, l1Hits: 5, l2Hits: 2, misses: 4, l2Errors: 1 }), 'tool-result': stats({ misses: 1 }) };
     expect([...read()]).toEqual(cacheTotalsOf(cache.current));

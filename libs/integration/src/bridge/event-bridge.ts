@@ -31,6 +31,8 @@ export function cacheTotalsOf(stats: Readonly<Record<string, CacheStats>>): Cach
     otherHits: Math.max(0, s.hits - s.l1.hits - s.l2.hits),
     misses: s.misses,
     errors: s.l2.errors,
+    // Writes waiting for a replay to Redis: a level, exported as a gauge.
+    pending: s.l2.pending,
   }));
 }
 

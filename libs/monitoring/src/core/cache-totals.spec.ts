@@ -254,6 +254,23 @@ describe('CacheTotalsReader', () => {
     take();
   });
 
+  it('hands on each cache\'s pending level as read (not its growth), and nothing for one left out, negative or not finite', () => {
+    const levels: Array<[string, number]> = [];
+    const r = new CacheTotalsReader(
+      () => undefined,
+      (cache, pending) => levels.push([cache, pending]),
+    );
+    const s = source({ ...totals('a'), pending: 3 }, totals('b'), { ...totals('c'), pending: -1 }, { ...totals('d'), pending: Number.NaN });
+    r.watch(s.read);
+    r.collect();
+    expect(levels.splice(0)).toEqual([['a', 3]]);
+    r.collect();
+    expect(levels.splice(0)).toEqual([['a', 3]]);
+    s.current = [{ ...totals('a'), pending: 0 }];
+    r.collect();
+    expect(levels.splice(0)).toEqual([['a', 0]]);
+  });
+
   it('ignores counts that are not finite or are negative, and records the others of the same read', () => {
     const { reader: r, take } = reader();
     const s = source(totals('c', { l1Hits: Number.NaN, l2Hits: Number.POSITIVE_INFINITY, otherHits: -3, misses: 2, errors: Number.NEGATIVE_INFINITY }));

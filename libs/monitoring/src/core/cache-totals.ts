@@ -1,6 +1,6 @@
 import type { CacheMonitorEvent, CacheTotals } from './monitor-events.js';
 
-type CountField = Exclude<keyof CacheTotals, 'cache'>;
+type CountField = Exclude<keyof CacheTotals, 'cache' | 'pending'>;
 
 /** Each count of `CacheTotals` as the lookup outcome it stands for. */
 const OUTCOMES: ReadonlyArray<{ field: CountField; outcome: CacheMonitorEvent['outcome']; tier?: 'l1' | 'l2' }> = [
@@ -23,14 +23,18 @@ interface Source {
  * count grew since the previous read. A count that went down was reset (its cache was made anew):
  * it is taken as grown from zero. The counts found at the first read of a cache are lookups the
  * monitor has not seen yet: they are recorded too, at that read. A lookup is thus recorded in the
- * minute of the read that found it, at most one read interval late.
+ * minute of the read that found it, at most one read interval late. A cache's `pending`, a level
+ * and not a count, is handed on as read.
  */
 export class CacheTotalsReader {
   private readonly sources = new Set<Source>();
   /** One record per cache and outcome, reused: the monitor keeps none of them. */
   private readonly records = new Map<string, CacheMonitorEvent[]>();
 
-  constructor(private readonly record: (event: CacheMonitorEvent, count: number) => void) {}
+  constructor(
+    private readonly record: (event: CacheMonitorEvent, count: number) => void,
+    private readonly setPending: (cache: string, pending: number) => void = () => undefined,
+  ) {}
 
   /** Reads `read` at every `collect()` until the returned function is called. */
   watch(read: () => Iterable<CacheTotals>): () => void {
@@ -70,6 +74,8 @@ export class CacheTotalsReader {
       next[field] = now;
     }
     source.last.set(current.cache, next);
+    const pending = current.pending;
+    if (pending !== undefined && Number.isFinite(pending) && pending >= 0) this.setPending(current.cache, pending);
   }
 
   private recordsOf(cache: string): CacheMonitorEvent[] {

@@ -24,6 +24,11 @@ export interface CacheTotals {
   otherHits: number;
   misses: number;
   errors: number;
+  /**
+   * Not a count: how many writes wait now to be replayed to the cache's second tier (Redis), as the
+   * cache reports it; exported as the gauge `cache_l2_pending`. Left out by a cache that has none.
+   */
+  pending?: number;
 }
 
 export interface QueueMonitorEvent {

@@ -144,10 +144,13 @@ export class PerformanceMonitorService implements OnModuleInit, OnApplicationShu
   private readonly slowQueryMs: number;
   private timer: NodeJS.Timeout | null = null;
   private readonly detach: Array<() => void> = [];
-  private readonly cacheTotals = new CacheTotalsReader((event, count) => {
-    this.monitor.recordCache(event, count);
-    this.metrics.recordCache(event, count);
-  });
+  private readonly cacheTotals = new CacheTotalsReader(
+    (event, count) => {
+      this.monitor.recordCache(event, count);
+      this.metrics.recordCache(event, count);
+    },
+    (cache, pending) => this.metrics.setCachePending(cache, pending),
+  );
   /** Route entries by Fastify route context (one object per route), found through `contextKey`. */
   private readonly routeEntries = new WeakMap<object, RouteEntry>();
   /** Route entries by `route`, when requests do not expose their route context. */

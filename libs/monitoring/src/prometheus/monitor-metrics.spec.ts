@@ -300,6 +300,25 @@ describe('MonitorMetrics', () => {
     await expect(m.text()).resolves.toContain('cache_operations_total');
   });
 
+  it('cache_l2_pending: one gauge series per cache, set by a beforeCacheScrape callback in time for that scrape; none past the label cap', async () => {
+    const m = new MonitorMetrics({ defaultMetrics: false, maxLabelValues: 2 });
+    let level = 4;
+    m.beforeCacheScrape(() => {
+      m.setCachePending('conversation', level);
+      m.setCachePending('tool-result', 0);
+      m.setCachePending('past-the-cap', 9);
+    });
+    let pending = get(await scrape(m), 'cache_l2_pending');
+    expect(pending.type).toBe('gauge');
+    expect(pending.samples.map((s) => [s.labels, s.value])).toEqual([
+      [{ cache: 'conversation' }, 4],
+      [{ cache: 'tool-result' }, 0],
+    ]);
+    level = 1;
+    pending = get(await scrape(m), 'cache_l2_pending');
+    expect(sample(pending, { cache: 'conversation' })?.value).toBe(1);
+  });
+
   it('labels cache events past the cap (other), without remembering their names', async () => {
     const m = new MonitorMetrics({ defaultMetrics: false, maxLabelValues: 1 });
     m.recordCache({ cache: 'a', outcome: 'hit', tier: 'l2' });

@@ -69,6 +69,7 @@ export class MonitorMetrics {
   private readonly slowQueries: Counter<'db_operation_name'>;
   private readonly nPlusOne: Counter<'http_request_method' | 'http_route'>;
   private readonly cacheOps: ArrayCounter;
+  private readonly cachePending: Gauge<'cache'>;
   private readonly taskEvents: Counter<'event' | 'task_type' | 'priority'>;
   private readonly taskWait: Histogram<'task_type' | 'priority'>;
   private readonly taskRun: Histogram<'task_type' | 'outcome'>;
@@ -129,6 +130,13 @@ export class MonitorMetrics {
           this.registry,
         ),
     );
+    // Registered after cache_operations_total: a scrape reads the metrics in the order they were
+    // registered, so this one is read after that one's beforeCacheScrape callbacks set it.
+    this.cachePending = existing('cache_l2_pending', () => new Gauge({ name: 'cache_l2_pending',
+      help: 'Writes that did not reach the second tier (Redis) and wait to be replayed, by cache (keys, plus one for a namespace version).',
+      labelNames: ['cache'],
+      registers,
+    }));
     this.taskEvents = existing('queue_tasks_total', () => new Counter({ name: 'queue_tasks_total',
       help: 'Task lifecycle events (submitted, rejected, started, completed, failed, retried, released) by task type and priority.',
       labelNames: ['event', 'task_type', 'priority'],
@@ -257,6 +265,14 @@ export class MonitorMetrics {
     if ((event.kind === 'completed' || event.kind === 'failed') && event.runMs !== undefined) {
       this.taskRun.observe({ task_type: type, outcome: event.kind }, event.runMs / 1_000);
     }
+  }
+
+  /** A cache's writes waiting to be replayed to its second tier, as it last reported them. */
+  setCachePending(cache: string, pending: number): void {
+    const label = this.caches.of(cache);
+    // Past the cap, caches share `(other)`: one's level would overwrite another's, so none is shown.
+    if (label === OTHER_LABEL) return;
+    this.cachePending.set({ cache: label }, pending);
   }
 
   setTasksPending(pending: number): void {
