@@ -55,6 +55,8 @@ export class RedisTier {
   private readonly readyListeners: Array<() => void> = [];
   private closed = false;
   private subscriberReady = false;
+  /** Calls sent whose reply has not come yet (one that timed out here may still be on its way). */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly options: RedisTierOptions) {
     const clientOptions = {
@@ -178,27 +180,20 @@ export class RedisTier {
     this.subscriber.subscribe(channel, handler).catch(() => undefined);
   }
 
+  /**
+   * Gives the calls still on their way up to 1 s, then drops both connections. Not node-redis's
+   * close(): it waits for every reply, so against a Redis that stopped answering it never resolves,
+   * and once it was called destroy() refuses to run, leaving the socket open.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(
-      [this.client, this.subscriber].map(async (c) => {
-        if (!c.isOpen) return;
-        // A client still (re)connecting would wait forever on QUIT: drop it instead.
-        if (!c.isReady) {
-          c.destroy();
-          return;
-        }
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([c.close(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('close timed out')), 1_000)))]);
-        } catch {
-          c.destroy();
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
-    );
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+      clearTimeout(timer);
+    }
+    for (const c of [this.client, this.subscriber]) if (c.isOpen) c.destroy();
   }
 
   /** Runs one Redis operation within the deadline, through the breaker; failures throw RedisUnavailable. */
@@ -207,8 +202,12 @@ export class RedisTier {
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = deadlineMs;
     try {
+      const running = operation();
+      this.inFlight.add(running);
+      const settled = (): boolean => this.inFlight.delete(running);
+      running.then(settled, settled);
       const result = await Promise.race([
-        operation(),
+        running,
         new Promise<never>((_, reject) => {
           let armedAt = performance.now();
           let rearms = 0;
