@@ -6,6 +6,7 @@ import { CacheEngine } from './cache-engine.js';
 import type { CacheEngineOptions } from './cache-engine.options.js';
 import type { CacheEvent, CacheNamespace } from './cache.types.js';
 import { countingLoader, fakeClock } from './cache-engine.contract.js';
+import { RedisTier } from './redis-tier.js';
 
 /**
  * Fail-open against a private redis-server that the tests stop, kill and restart. Every call made
@@ -382,22 +383,47 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
   }, 30_000);
 
   it('calls refused while the connection is still being made do not keep the circuit open once it is up', async () => {
-    // The breaker's clock never moves on its own here: only the connection coming up can close it.
+    // The breaker's clock never moves on its own here: only the connection coming up can let a
+    // trial through (the version sync's first call), whose success closes it.
     const clock = fakeClock();
     server.pause();
     const engine = engineOn({ now: clock.now });
-    const ns = engine.namespace('early', { ttlMs: MINUTE });
+    const namespaces = ['early-a', 'early-b', 'early-c'].map((name) => engine.namespace(name, { ttlMs: MINUTE }));
     try {
       // Writes made before the connection is up: each of them tries Redis (and is refused at once).
-      for (let i = 0; i < 10; i++) await ns.set(`early-${i}`, i);
-      expect(engine.l2State).not.toBe('closed');
+      for (let i = 0; i < 10; i++) await namespaces[0].set(`early-${i}`, i);
+      expect(engine.l2State).toBe('open');
     } finally {
       server.resume();
     }
     await engine.ready();
     expect(engine.l2State).toBe('closed');
-    await ns.set('early-after', 'reached Redis');
-    expect(await existsInRedis('early-after')).toBe(true);
+    // Every namespace has relearnt its version on the closed circuit, not only the first to try.
+    for (const [i, ns] of namespaces.entries()) await ns.set(`early-after-${i}`, 'reached Redis');
+    for (const i of namespaces.keys()) expect(await existsInRedis(`early-after-${i}`)).toBe(true);
+  }, 20_000);
+
+  it('a connection coming up makes an open circuit half-open, and its trial (a PING) is decided before anyone hears that it is up', async () => {
+    // The breaker's clock never moves on its own: only the connection coming up can let a call through.
+    const clock = fakeClock();
+    server.pause();
+    const tier = new RedisTier({ url: server.url, timeoutMs: 150, breakerFailures: 3, breakerCooldownMs: 500, now: clock.now, onError: () => undefined });
+    const heard: string[] = [];
+    tier.onBusReady(() => heard.push(tier.breakerState));
+    try {
+      try {
+        for (let i = 0; i < 5; i++) await tier.get('k').catch(() => undefined);
+        expect(tier.breakerState).toBe('open');
+      } finally {
+        server.resume();
+      }
+      expect(await tier.ready(10_000)).toBe(true);
+      // Told once Redis answered the trial: on a closed circuit, every caller's resync goes through.
+      expect(heard).toContain('closed');
+      expect(tier.breakerState).toBe('closed');
+    } finally {
+      await tier.close();
+    }
   }, 20_000);
 
   it('an engine pointed at a port where nothing listens works L1-only from the start', async () => {

@@ -42,4 +42,34 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
     expect(breaker.allow()).toBe(true);
   });
+
+  it('trialNow (a connection came up): an open circuit lets one trial through at once; success closes, failure reopens for a full cooldown', () => {
+    const { breaker, advance } = make(2, 1_000);
+    breaker.failure();
+    breaker.failure();
+    expect(breaker.allow()).toBe(false);
+    breaker.trialNow();
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.allow()).toBe(true);
+    expect(breaker.allow()).toBe(false); // one trial, not a closed circuit
+    breaker.failure();
+    expect(breaker.state).toBe('open');
+    advance(999);
+    expect(breaker.allow()).toBe(false);
+
+    breaker.trialNow();
+    expect(breaker.allow()).toBe(true);
+    breaker.success();
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('trialNow on a closed circuit keeps it closed and forgets its failures so far', () => {
+    const { breaker } = make(2, 1_000);
+    breaker.failure();
+    breaker.trialNow();
+    expect(breaker.state).toBe('closed');
+    breaker.failure();
+    expect(breaker.state).toBe('closed');
+    expect(breaker.allow()).toBe(true);
+  });
 });

@@ -33,6 +33,20 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
+  /**
+   * An open circuit becomes half-open now, as if its cooldown had passed: one trial call decides (a
+   * success closes it, a failure opens it for a full cooldown again). A closed one stays closed, its
+   * failures so far forgotten. For a connection that has just come up (see RedisTier).
+   */
+  trialNow(): void {
+    if (this.openedAt === null) {
+      this.failures = 0;
+      return;
+    }
+    this.openedAt = this.now() - this.cooldownMs;
+    this.trialInFlight = false;
+  }
+
   failure(): void {
     this.trialInFlight = false;
     this.failures++;

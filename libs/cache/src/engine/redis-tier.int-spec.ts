@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
+import { fakeClock } from './cache-engine.contract.js';
 import { RedisTier } from './redis-tier.js';
 
 /**
@@ -104,6 +105,33 @@ describe('RedisTier against a Redis whose connections come up but whose commands
       await vi.waitFor(() => expect(server.open).toBe(0), { timeout: 5_000, interval: 10 });
       await tier.close(); // idempotent
     } finally {
+      await server.close();
+    }
+  }, 20_000);
+
+  it('each time its connection comes up, one trial call is made, not every call: a handshake alone does not close the circuit', async () => {
+    const server = await startMuteRedis();
+    // The breaker's clock never moves: its cooldown never lets a trial through, only a connection coming up.
+    const clock = fakeClock();
+    const tier = new RedisTier({ url: server.url, timeoutMs: 50, breakerFailures: 3, breakerCooldownMs: 60_000, now: clock.now, onError: () => undefined });
+    try {
+      expect(await tier.ready(5_000)).toBe(true);
+      for (let i = 0; i < 5 && tier.breakerState !== 'open'; i++) await tier.get('k').catch(() => undefined);
+      expect(tier.breakerState).toBe('open');
+
+      // The connections drop and come back: the handshake succeeds, as it would on such a Redis.
+      const handshakes = server.handshakes;
+      const commands = server.commands;
+      server.dropAll();
+      await vi.waitFor(() => expect(server.handshakes).toBeGreaterThanOrEqual(handshakes + 2), { timeout: 5_000, interval: 10 });
+      expect(await tier.ready(5_000)).toBe(true);
+      await Promise.all(Array.from({ length: 10 }, () => tier.get('k').catch(() => undefined)));
+
+      // One call went to Redis (the trial), timed out, and opened the circuit again for its cooldown.
+      expect(server.commands - commands).toBe(1);
+      expect(tier.breakerState).toBe('open');
+    } finally {
+      await tier.close();
       await server.close();
     }
   }, 20_000);

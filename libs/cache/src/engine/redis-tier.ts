@@ -55,6 +55,8 @@ export class RedisTier {
   private readonly readyListeners: Array<() => void> = [];
   private closed = false;
   private subscriberReady = false;
+  /** The trial call made when the main connection last came up, and the listeners told after it. */
+  private trial: Promise<void> = Promise.resolve();
   /** Calls sent whose reply has not come yet (one that timed out here may still be on its way). */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -82,11 +84,22 @@ export class RedisTier {
     // Either connection coming back may end an outage during which versions or messages were missed.
     this.client.on('ready', () => {
       // 'ready' follows the connection's handshake, which Redis answered: the failures that opened
-      // the circuit were those of a connection that was not up (calls refused at once while it was
-      // being made, at start or after a drop), so they say nothing about this one. Left open, the
-      // circuit would refuse every call for its cooldown on a working connection.
-      this.breaker.success();
-      for (const listener of this.readyListeners) listener();
+      // the circuit may be those of a connection that was not up (calls refused at once while it was
+      // being made, at start or after a drop), and left open it would refuse every call for its
+      // cooldown on a working connection. So one trial goes now; not a full close, though: a Redis
+      // that completes handshakes but times out on commands would get every call at each reconnect.
+      this.breaker.trialNow();
+      // The trial is a PING, made before anyone hears that the connection is up: if Redis answers,
+      // every namespace then resyncs on a closed circuit, rather than one of them making the trial
+      // and the others being refused and waiting for their backoff.
+      this.trial = this.guard(() => this.client.ping())
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(() => {
+          for (const listener of this.readyListeners) listener();
+        });
     });
     this.store = new KeyvRedis<string>(this.client, { throwOnErrors: true, throwOnConnectError: false });
     this.store.on('error', () => undefined);
@@ -114,7 +127,10 @@ export class RedisTier {
   async ready(timeoutMs = 2_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.client.isReady && this.subscriberReady) return true;
+      if (this.client.isReady && this.subscriberReady) {
+        await this.trial;
+        return true;
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return false;
