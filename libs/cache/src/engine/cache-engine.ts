@@ -19,7 +19,12 @@ interface BusMessage {
   a: number;
   n: string;
   k?: string;
-  /** Several keys at once (a replay of writes that did not reach Redis). */
+  /**
+   * Several keys at once (a replay of writes that did not reach Redis). During a deploy that mixes
+   * versions, a process from before `ks` existed reads such a message as one without `k`, which it
+   * takes as "drop the whole namespace" (dropFromL1(undefined)): more than needed, never less, and
+   * it confirms as usual.
+   */
   ks?: string[];
   v?: number;
 }
