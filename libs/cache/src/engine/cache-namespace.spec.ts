@@ -355,6 +355,27 @@ describe('MultiTierNamespace: replaying writes that did not reach Redis (scripte
     expect(bus.lastDropOf('k')).toBeGreaterThanOrEqual(0);
   });
 
+  it('callers waiting on one replay: when it fails, one of them runs the next and the others wait for it', async () => {
+    const { ns, redis } = await setup();
+    redis.refuse('delete');
+    await ns.delete('k');
+    redis.allow();
+    const first = redis.hold('deleteMany');
+    const running = ns.repair();
+    await first.arrived;
+    const waiting = [ns.repair(), ns.repair()]; // say the timer and ready()
+    const second = redis.hold('deleteMany');
+    first.fail();
+    expect(await running).toBe(false);
+    await second.arrived;
+    await new Promise((resolve) => setImmediate(resolve));
+    // One pass at a time: the second waiter did not start another beside it.
+    expect(redis.calls.filter((c) => c.operation === 'deleteMany')).toHaveLength(2);
+    second.release();
+    expect(await Promise.all(waiting)).toEqual([true, true]);
+    expect(redis.calls.filter((c) => c.operation === 'deleteMany')).toHaveLength(2);
+  });
+
   it('close() whose last attempt fails: nothing is retried after it', async () => {
     const { ns, redis } = await setup();
     redis.refuse();

@@ -340,25 +340,24 @@ export class MultiTierNamespace implements CacheNamespace {
    */
   async repair(): Promise<boolean> {
     // A run already going may have started before what the caller wants replayed (or before the
-    // connection was up): wait for it, then run again if anything is left.
-    if (this.repairRun !== null) await this.repairRun;
+    // connection was up): wait for it, then run again if anything is left. A loop, so that nothing
+    // depends on the order in which the callers waiting on one run resume: the first to find none
+    // going starts the next, and the others wait for that one.
+    while (this.repairRun !== null) await this.repairRun;
     if (!this.needsRepair) return true;
-    if (this.repairRun === null) {
-      const run = this.repairPass().catch((error: unknown) => this.replayFailed(error));
-      this.repairRun = run;
-      void run.then((done) => {
-        this.repairRun = null;
-        if (done) {
-          this.repairDelayMs = REPAIR_FIRST_DELAY_MS;
-          // Written meanwhile: go again (soon).
-          if (this.needsRepair) this.requestRepair();
-        } else {
-          this.requestRepair();
-          this.repairDelayMs = Math.min(this.repairDelayMs * 2, REPAIR_MAX_DELAY_MS);
-        }
-      });
+    // Never rejects: a pass that throws counts as not done (see replayFailed).
+    const run = this.repairPass().catch((error: unknown) => this.replayFailed(error));
+    this.repairRun = run;
+    const done = await run;
+    this.repairRun = null;
+    if (done) {
+      this.repairDelayMs = REPAIR_FIRST_DELAY_MS;
+      // Written meanwhile: go again (soon).
+      if (this.needsRepair) this.requestRepair();
+    } else {
+      this.requestRepair();
+      this.repairDelayMs = Math.min(this.repairDelayMs * 2, REPAIR_MAX_DELAY_MS);
     }
-    await this.repairRun;
     return !this.needsRepair;
   }
 
