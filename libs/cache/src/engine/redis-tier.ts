@@ -148,10 +148,10 @@ export class RedisTier {
     await this.guard(() => this.store.delete(key));
   }
 
-  /** One round trip for many keys (UNLINK, as `@keyv/redis` deletes). */
+  /** One round trip for many keys (a MULTI of UNLINKs), through the store like every value key. */
   async deleteMany(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.guard(() => this.client.unlink([...keys]));
+    await this.guard(() => this.store.deleteMany([...keys]));
   }
 
   incr(key: string): Promise<number> {
