@@ -3,7 +3,7 @@ import { CacheEngine } from './cache-engine.js';
 import { countingLoader, deferred, fakeClock, runCacheContract } from './cache-engine.contract.js';
 
 /** L1 only: the contract without Redis, plus what only holds without a second tier. Unit tier, no I/O. */
-runCacheContract('L1 only (redisUrl null)', (now) => CacheEngine.create({ redisUrl: null, now }));
+runCacheContract('L1 only (redisUrl null)', (now) => CacheEngine.create({ redisUrl: null, now }), { sharedTier: false });
 
 describe('cache engine, L1 only', () => {
   const MINUTE = 60_000;

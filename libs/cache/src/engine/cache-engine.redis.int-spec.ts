@@ -42,7 +42,7 @@ afterAll(async () => {
   admin.disconnect();
 });
 
-runCacheContract('L1 + Redis', (now) => CacheEngine.create({ redisUrl: TEST_REDIS_URL, keyPrefix, now }));
+runCacheContract('L1 + Redis', (now) => CacheEngine.create({ redisUrl: TEST_REDIS_URL, keyPrefix, now }), { sharedTier: true });
 
 describe('cache engine on Redis: two processes (engines A and B) sharing it', () => {
   const engines: CacheEngine[] = [];
