@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CacheEvent, CacheNamespace, CacheStats, EntryOptions, Loaded, LoadOptions, NamespaceOptions } from './cache.types.js';
+import { NamespaceVersion } from './namespace-version.js';
 import { CircuitOpen, RedisUnavailable, type RedisTier } from './redis-tier.js';
 import { decode, encode, pack, unpack } from './serializer.js';
 
@@ -67,25 +68,10 @@ export class MultiTierNamespace implements CacheNamespace {
   private readonly lastWrite: LRUCache<string, number>;
   /** Measured reads per key, for adaptive TTL and refresh-ahead; bounded like L1. */
   private readonly frequency: LRUCache<string, Frequency>;
-  private version = 0;
+  /** The generation L2 keys carry, and how far this process agrees with Redis on it (see versionTrusted). */
+  private readonly versionState = new NamespaceVersion();
   /** Settles after the first attempt to learn the version from Redis: L2 is not touched before. */
   private versionKnown: Promise<void> = Promise.resolve();
-  /**
-   * Whether `version` is the one Redis holds. It is not until it has been read from Redis, again
-   * after each reconnect (bumps announced meanwhile were missed: `versionEpoch` counts those
-   * moments), nor while an invalidateAll made here has not reached Redis (`localBumps` ahead of
-   * `pushedBumps`), nor while the bus is down (another process's bump would go unheard: the
-   * subscriber can drop alone, its main connection up). Meanwhile L2 is neither read nor written:
-   * its keys may be of a generation that was invalidated, and a delete would miss the live one.
-   */
-  private versionEpoch = 1;
-  private syncedEpoch = 0;
-  private localBumps = 0;
-  private pushedBumps = 0;
-  /** While bumps are being pushed: the last write sequence their new generation comes after. */
-  private pushCovers: number | null = null;
-  /** A version (invalidateAll) whose announcement on the bus failed; replayed. */
-  private unannounced: number | null = null;
   /**
    * Keys whose last write (set or delete) reached neither L2 nor the bus for sure: L2 may still hold
    * an older value, and other processes' L1 too. Each is replayed (L2 delete, then broadcast) until
@@ -159,37 +145,48 @@ export class MultiTierNamespace implements CacheNamespace {
     return this.version;
   }
 
+  private get version(): number {
+    return this.versionState.current;
+  }
+
   waitForVersion(known: Promise<void>): void {
     this.versionKnown = known;
   }
 
-  /** L2 can be addressed: the version is the one Redis holds, and a new one would be heard. */
+  /**
+   * L2 can be addressed: the version is the one Redis holds (learnt from it since the last reconnect,
+   * no invalidateAll made here waiting for its push), and a new one would be heard (the bus is up:
+   * its subscriber can drop alone, the main connection up, and another process's bump would go
+   * unheard). Otherwise L2 is neither read nor written: its keys may be of a generation that was
+   * invalidated, and a delete would miss the live one.
+   */
   private get versionTrusted(): boolean {
-    return this.syncedEpoch === this.versionEpoch && this.pushedBumps === this.localBumps && this.ctx.redis?.busHealthy === true;
+    return this.versionState.agreedWithRedis && this.ctx.redis?.busHealthy === true;
   }
 
   /** Version announcements may have been missed (the bus reconnected): relearn it before using L2. */
   versionMayBeStale(): void {
-    this.versionEpoch++;
+    this.versionState.mayBeStale();
     this.requestRepair(0);
   }
 
-  /** What is left to replay to Redis: keys, plus one for a version not pushed or not announced. */
-  private get pendingCount(): number {
-    if (this.ctx.redis === null) return 0;
-    return this.pending.size + (this.pushedBumps !== this.localBumps || this.unannounced !== null ? 1 : 0);
+  /** Keys waiting for a replay. */
+  private get pendingKeys(): number {
+    return this.ctx.redis === null ? 0 : this.pending.size;
+  }
+
+  /** 1 while a version waits to be pushed to Redis or announced, else 0. */
+  private get pendingVersion(): number {
+    return this.ctx.redis !== null && this.versionState.waiting ? 1 : 0;
   }
 
   private get needsRepair(): boolean {
-    return this.pendingCount > 0 || (this.useL2 && !this.versionTrusted);
+    return this.pendingKeys + this.pendingVersion > 0 || (this.useL2 && !this.versionTrusted);
   }
 
   /** Another process bumped the version (or we learnt it at start): older keys are gone for us. */
   adoptVersion(version: number): void {
-    // Versions only grow: announcements can arrive out of order.
-    if (version <= this.version) return;
-    this.version = version;
-    this.dropFromL1();
+    if (this.versionState.adopt(version)) this.dropFromL1();
   }
 
   dropFromL1(key?: string): void {
@@ -285,8 +282,8 @@ export class MultiTierNamespace implements CacheNamespace {
    */
   private bumpLocally(): void {
     this.pending.clear();
-    this.adoptVersion(this.version + 1);
-    this.localBumps++;
+    this.versionState.bump();
+    this.dropFromL1();
     this.requestRepair(0);
   }
 
@@ -295,9 +292,9 @@ export class MultiTierNamespace implements CacheNamespace {
     const version = this.version;
     const announced = await this.ctx.broadcast({ n: this.name, v: version });
     if (announced) {
-      if (this.unannounced !== null && this.unannounced <= version) this.unannounced = null;
+      this.versionState.announced(version);
     } else {
-      this.unannounced = Math.max(this.unannounced ?? 0, version);
+      this.versionState.announceLater(version);
       this.requestRepair();
     }
     return announced;
@@ -322,7 +319,7 @@ export class MultiTierNamespace implements CacheNamespace {
     // made before it (see syncVersion), so the key needs no replay of its own. Not so for a push
     // already on its way when this write began. (Without this, during a long outage, keys would
     // fill `pending` again after an overflow's bump, and the next overflow would wipe L1 again.)
-    if (this.localBumps !== this.pushedBumps && (this.pushCovers === null || sequence <= this.pushCovers)) return;
+    if (this.versionState.covers(sequence)) return;
     // Re-inserted, so that the map's order stays the order of the writes.
     this.pending.delete(key);
     if (this.pending.size >= this.pendingMax) {
@@ -384,7 +381,7 @@ export class MultiTierNamespace implements CacheNamespace {
 
   private async repairPass(): Promise<boolean> {
     const redis = this.ctx.redis!;
-    if ((this.useL2 && !this.versionTrusted) || this.localBumps !== this.pushedBumps || this.unannounced !== null) {
+    if ((this.useL2 && !this.versionTrusted) || this.versionState.waiting) {
       if (!(await this.syncVersion())) return false;
     }
     while (this.pending.size > 0) {
@@ -419,37 +416,24 @@ export class MultiTierNamespace implements CacheNamespace {
   private async syncVersion(): Promise<boolean> {
     const redis = this.ctx.redis;
     if (redis === null) return true;
-    if (this.localBumps !== this.pushedBumps || (this.useL2 && !this.versionTrusted)) {
-      const epoch = this.versionEpoch;
-      const bumps = this.localBumps;
-      const before = this.sequence;
-      const pushing = bumps !== this.pushedBumps;
-      if (pushing) this.pushCovers = before;
+    if (this.versionState.bumpWaiting || (this.useL2 && !this.versionTrusted)) {
+      const sync = this.versionState.startSync(this.sequence);
       let remote: number;
       try {
-        remote = pushing ? await redis.bump(this.versionKey, this.version) : await redis.raiseTo(this.versionKey, this.version);
+        remote = sync.pushing ? await redis.bump(this.versionKey, this.version) : await redis.raiseTo(this.versionKey, this.version);
       } catch (error) {
+        this.versionState.syncFailed(sync);
         this.l2Error(error);
         return false;
-      } finally {
-        if (pushing) this.pushCovers = null;
       }
-      if (pushing) {
-        this.pushedBumps = bumps;
-        // The new generation postdates those writes: their older copies are out of reach.
-        for (const [key, sequence] of this.pending) if (sequence <= before) this.pending.delete(key);
-        this.unannounced = Math.max(this.unannounced ?? 0, remote);
-      } else if (remote === this.version && remote > 0) {
-        // Ours may be what Redis now holds because it lost the counter (restarted empty): a process
-        // that missed this version and raised Redis to its own lower one first must hear it.
-        this.unannounced = Math.max(this.unannounced ?? 0, remote);
-      }
+      this.versionState.synced(sync, remote);
+      // The new generation postdates those writes: their older copies are out of reach.
+      if (sync.pushing) for (const [key, sequence] of this.pending) if (sequence <= sync.before) this.pending.delete(key);
       this.adoptVersion(remote);
-      if (epoch === this.versionEpoch) this.syncedEpoch = epoch;
     }
     // Only a version Redis holds is announced: one bumped here since this push waits for its own.
-    if (this.localBumps !== this.pushedBumps) return false;
-    if (this.unannounced !== null && !(await this.announceVersion())) return false;
+    if (this.versionState.bumpWaiting) return false;
+    if (this.versionState.announcementWaiting && !(await this.announceVersion())) return false;
     return this.versionTrusted || !this.useL2;
   }
 
@@ -508,7 +492,7 @@ export class MultiTierNamespace implements CacheNamespace {
       misses: c.misses,
       hitRate: lookups === 0 ? 0 : c.hits / lookups,
       l1: { hits: c.l1Hits, size: this.l1.size, bytes: this.l1.calculatedSize },
-      l2: { hits: c.l2Hits, errors: c.l2Errors, pending: this.pendingCount },
+      l2: { hits: c.l2Hits, errors: c.l2Errors, pending: this.pendingKeys + this.pendingVersion },
       evictions: c.evictions,
       stampedesCoalesced: c.stampedesCoalesced,
       staleServed: c.staleServed,
