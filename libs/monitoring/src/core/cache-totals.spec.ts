@@ -292,9 +292,8 @@ describe('CacheTotalsReader', () => {
     expect(summary(take())).toEqual(['c hit/l1 ×3', 'c hit/l2 ×4']);
   });
 
-  // BUG (cache-totals.ts, `advance`): an ignored negative count is still stored in `last`
-  // (`source.last.set(current.cache, { ...current })`), so the next valid read grows from it:
-  // -1 then 3 records 4 lookups, more than were ever counted. Marked `fails` until fixed.
+  // A bug this test found: an ignored negative count used to become the baseline, so -1 then 3
+  // recorded 4 lookups, more than were ever counted.
   it('after an ignored negative count, the next valid count is not over-counted', () => {
     const { reader: r, take } = reader();
     const s = source(totals('c', { misses: -1 }));
