@@ -54,6 +54,17 @@ async function subscribeRefusals(admin: Redis, user: string): Promise<number> {
 
 const engines: CacheEngine[] = [];
 
+/** Lookups against the paused server time out until `engine`'s circuit opens (refusing calls without reaching Redis). */
+async function openCircuit(engine: CacheEngine, ns: CacheNamespace, prefix: string): Promise<void> {
+  for (let i = 0; i < 20 && engine.l2State !== 'open'; i++) await ns.get(`${prefix}-absent-${i}`);
+  expect(engine.l2State).toBe('open');
+}
+
+/** Waits until nothing of `ns` is left to replay to Redis. */
+async function replayed(ns: CacheNamespace): Promise<void> {
+  await vi.waitFor(() => expect(ns.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+}
+
 function engineOn(options: Partial<CacheEngineOptions> = {}): CacheEngine {
   const engine = CacheEngine.create({
     redisUrl: server.url,
@@ -226,8 +237,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     server.pause();
     try {
       // Lookups that time out open A's circuit; the delete is then refused without reaching Redis.
-      for (let i = 0; i < 20 && a.l2State !== 'open'; i++) await nsA.get(`replayed-absent-${i}`);
-      expect(a.l2State).toBe('open');
+      await openCircuit(a, nsA, 'replayed');
       await nsA.delete('replayed-conv');
       // This process never serves the old value, from L1 or L2.
       expect(await nsA.get('replayed-conv')).toBeUndefined();
@@ -240,7 +250,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     // Once Redis answers, A replays the delete: B (which held the value in L1) stops seeing it,
     // and so does a process started afterwards, which can only find it in Redis.
     await vi.waitFor(async () => expect(await nsB.get('replayed-conv')).toBeUndefined(), { timeout: 15_000, interval: 100 });
-    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    await replayed(nsA);
     const c = engineOn();
     await c.ready();
     const nsC = c.namespace('replayed', { ttlMs: MINUTE });
@@ -260,8 +270,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
 
     server.pause();
     try {
-      for (let i = 0; i < 20 && a.l2State !== 'open'; i++) await nsA.get(`replayed-all-absent-${i}`);
-      expect(a.l2State).toBe('open');
+      await openCircuit(a, nsA, 'replayed-all');
       await nsA.invalidateAll();
       expect(await nsA.get('replayed-all-k')).toBeUndefined();
       expect(nsA.stats().l2.pending).toBe(1);
@@ -271,7 +280,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
 
     // No reconnect happens here (the connections stayed up): the replay alone must carry it.
     await vi.waitFor(async () => expect(await nsB.get('replayed-all-k')).toBeUndefined(), { timeout: 15_000, interval: 100 });
-    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    await replayed(nsA);
     const c = engineOn();
     await c.ready();
     const nsC = c.namespace('replayed-all', { ttlMs: MINUTE });
@@ -293,8 +302,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
 
     server.pause();
     try {
-      for (let i = 0; i < 20 && a.l2State !== 'open'; i++) await nsA.get(`overflow-absent-${i}`);
-      expect(a.l2State).toBe('open');
+      await openCircuit(a, nsA, 'overflow');
       await nsA.delete('overflow-deleted');
       for (let i = 0; i < 1_000; i++) await nsA.delete(`overflow-${i}`);
       // Not one entry per key: one namespace-wide invalidation, plus the keys deleted after it.
@@ -305,7 +313,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     }
 
     await vi.waitFor(async () => expect(await nsB.get('overflow-deleted')).toBeUndefined(), { timeout: 15_000, interval: 100 });
-    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    await replayed(nsA);
     const c = engineOn();
     await c.ready();
     const nsC = c.namespace('overflow', { ttlMs: MINUTE });
@@ -375,7 +383,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     }
 
     // A's subscriber comes back; A relearns the version and replays its delete in B's generation.
-    await vi.waitFor(() => expect(nsA.stats().l2.pending).toBe(0), { timeout: 15_000, interval: 100 });
+    await replayed(nsA);
     await vi.waitFor(async () => expect(await nsB.get('deaf-k')).toBeUndefined(), { timeout: 15_000, interval: 100 });
     const c = engineOn();
     await c.ready();
