@@ -164,7 +164,7 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     );
   }, 15_000);
 
-  it('Redis killed (SIGKILL): calls keep working, errors are counted, the circuit opens; after a restart L2 resumes by itself', async () => {
+  it('Redis killed (SIGKILL): calls keep working without waiting on it; after a restart L2 resumes by itself', async () => {
     const engine = engineOn();
     const reader = engineOn();
     const attempts = l2ErrorEvents(engine);
@@ -177,14 +177,18 @@ describe('cache engine with Redis down or slow (private redis-server)', () => {
     expect(await existsInRedis('w3')).toBe(true);
 
     await server.kill();
-    await exerciseWhileRedisIsAway(ns, warm, 'killed', false);
-    expect(ns.stats().l2.errors).toBeGreaterThan(0);
-    const { calls, attempts: made } = await hammer(ns, attempts, 'killed');
-    expect(made).toBeLessThan(calls / 2);
-    // The other engine, which had nothing in L1, falls through to its loader as well.
-    expect(await readerNs.getOrLoad('w2', () => Promise.resolve('from-source'))).toEqual({ value: 'from-source', source: 'loader' });
-
-    await server.start(); // same port, empty
+    try {
+      // Whether a call meets the dead connection (an L2 error, counted, and the circuit opens) or the
+      // engine has already seen its invalidation bus drop (L2 set aside until it is back, no call at
+      // all) depends on which comes first; either way nothing waits on Redis and few calls reach it.
+      await exerciseWhileRedisIsAway(ns, warm, 'killed', false);
+      const { calls, attempts: made } = await hammer(ns, attempts, 'killed');
+      expect(made).toBeLessThan(calls / 2);
+      // The other engine, which had nothing in L1, falls through to its loader as well.
+      expect(await readerNs.getOrLoad('w2', () => Promise.resolve('from-source'))).toEqual({ value: 'from-source', source: 'loader' });
+    } finally {
+      await server.start(); // same port, empty; also after a failure, or every later test would fail with it
+    }
     await vi.waitFor(
       async () => {
         await ns.set('killed-after', 'back');
