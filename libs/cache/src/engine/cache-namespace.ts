@@ -170,18 +170,16 @@ export class MultiTierNamespace implements CacheNamespace {
     this.requestRepair(0);
   }
 
-  /** Keys waiting for a replay. */
-  private get pendingKeys(): number {
-    return this.ctx.redis === null ? 0 : this.pending.size;
-  }
-
-  /** 1 while a version waits to be pushed to Redis or announced, else 0. */
-  private get pendingVersion(): number {
-    return this.ctx.redis !== null && this.versionState.waiting ? 1 : 0;
+  /**
+   * What waits for a replay: the keys, plus one while a version waits to be pushed to Redis or
+   * announced. Always 0 without Redis: nothing is ever left pending there.
+   */
+  private get pendingCount(): number {
+    return this.pending.size + (this.versionState.waiting ? 1 : 0);
   }
 
   private get needsRepair(): boolean {
-    return this.pendingKeys + this.pendingVersion > 0 || (this.useL2 && !this.versionTrusted);
+    return this.pendingCount > 0 || (this.useL2 && !this.versionTrusted);
   }
 
   /** Another process bumped the version (or we learnt it at start): older keys are gone for us. */
@@ -492,7 +490,7 @@ export class MultiTierNamespace implements CacheNamespace {
       misses: c.misses,
       hitRate: lookups === 0 ? 0 : c.hits / lookups,
       l1: { hits: c.l1Hits, size: this.l1.size, bytes: this.l1.calculatedSize },
-      l2: { hits: c.l2Hits, errors: c.l2Errors, pending: this.pendingKeys + this.pendingVersion },
+      l2: { hits: c.l2Hits, errors: c.l2Errors, pending: this.pendingCount },
       evictions: c.evictions,
       stampedesCoalesced: c.stampedesCoalesced,
       staleServed: c.staleServed,
