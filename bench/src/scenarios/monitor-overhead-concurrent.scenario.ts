@@ -21,7 +21,7 @@ import {
   type SharedCoreProcess,
   type SharedCoreRound,
 } from './monitor-overhead-concurrent.figures.js';
-import { MAX_TRANSACTIONS_PER_REQUEST, authorizedGet, integerSetting, requestCount, seedConversation, transactions } from './monitor-overhead.scenario.js';
+import { MAX_TRANSACTIONS_PER_REQUEST, authorizedGet, integerSetting, requestCount, seedConversation, thousands, transactions } from './monitor-overhead.scenario.js';
 
 /** Rounds (`MONITOR_OVERHEAD_ROUNDS`), each with fresh processes: one process's memory layout moves it by 2–3%, so several rounds. */
 const DEFAULT_ROUNDS = 8;
@@ -58,12 +58,18 @@ async function whyNotMeasurable(): Promise<string | null> {
   return null;
 }
 
-/** The pid is node's own (taskset execs it), and every thread of it runs on `cpu` only: else /proc would not measure what the label says. */
+/** Every thread of `pid` runs on `cpus` only: else /proc would not measure what the label says. */
+function checkThreadsOn(pid: number, cpus: readonly number[]): void {
+  const lists = threadAffinities(pid);
+  const expected = cpus.join(',');
+  if (lists.length !== 1 || lists[0] !== expected) throw new Error(`process ${pid}'s threads may run on CPUs ${lists.join(' / ') || '?'}, not only on ${expected}`);
+}
+
+/** The pid is node's own (taskset execs it), and every thread of it runs on `cpu` only. */
 function checkPinned(pid: number, cpu: number): void {
   const exe = readlinkSync(`/proc/${pid}/exe`);
   if (exe !== realpathSync(process.execPath)) throw new Error(`process ${pid} runs ${exe}, not node (${process.execPath})`);
-  const lists = threadAffinities(pid);
-  if (lists.length !== 1 || lists[0] !== String(cpu)) throw new Error(`process ${pid}'s threads may run on CPUs ${lists.join(' / ') || '?'}, not only on ${cpu}`);
+  checkThreadsOn(pid, [cpu]);
 }
 
 function problemsOf(m: Measurement, what: string): string[] {
@@ -89,8 +95,6 @@ interface Setting {
   conversationId: string;
   db: DataSource;
 }
-
-const thousands = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /**
  * One round: four fresh processes on the shared core, warmed up and measured at the same time,
@@ -222,7 +226,7 @@ export const monitorOverheadConcurrentScenario: FigureScenario = {
       // The load generators run in this process: off the API processes' core, all threads of it.
       const restore = pinProcess(process.pid, benchCpus);
       started(async () => restore());
-      checkPinnedBench(benchCpus);
+      checkThreadsOn(process.pid, benchCpus);
 
       const database = await migratedDatabase();
       started(() => database.drop());
@@ -273,8 +277,3 @@ export const monitorOverheadConcurrentScenario: FigureScenario = {
     };
   },
 };
-
-function checkPinnedBench(cpus: readonly number[]): void {
-  const lists = threadAffinities(process.pid);
-  if (lists.length !== 1 || lists[0] !== cpus.join(',')) throw new Error(`the bench's threads may run on CPUs ${lists.join(' / ')}, not only on ${cpus.join(',')}`);
-}
